@@ -1,0 +1,55 @@
+"""Sunshine Portal: borrower self-service for lawful, transparent, respectful collection."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app in a fixed order: config, extensions, i18n, security, blueprints, CLI.
+
+    ``config`` overrides what the environment says (tests use it); nothing here does I/O
+    beyond reading configuration.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.ROOT / "templates"),
+        static_folder=str(config_module.ROOT / "static"),
+        instance_path=str(config_module.ROOT / "instance"),
+    )
+    app.config.from_mapping(config_module.load())
+    if config:
+        app.config.from_mapping(config)
+
+    if app.config["PROXY_HOPS"]:
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from portal import i18n, security, templating
+    from portal.access import sessions
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    sessions.init_app(app, login_manager)
+    security.init_app(app)
+    templating.init_app(app)
+
+    from portal.access.views import bp as access_bp
+    from portal.accounts.views import bp as accounts_bp
+    from portal.errors import init_app as init_errors
+
+    app.register_blueprint(access_bp)
+    app.register_blueprint(accounts_bp)
+    init_errors(app)
+
+    from portal.cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,52 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from portal.forms import BaseForm, BirthDate, IdLastFour
+from portal.i18n import LOCALES
+
+
+class _IdentityFields(BaseForm):
+    date_of_birth = StringField(
+        _l("Date of birth"),
+        description=_l("8 digits: year, month, day. For example 19880314"),
+        validators=[BirthDate()],
+        render_kw={"autocomplete": "bday", "inputmode": "numeric", "maxlength": 10},
+    )
+    id_last4 = StringField(
+        _l("Last 4 characters of your ID number"),
+        description=_l("For example 1234, or 123X"),
+        validators=[IdLastFour()],
+        render_kw={"autocomplete": "off", "maxlength": 4, "autocapitalize": "characters",
+                   "spellcheck": "false"},
+    )
+
+
+class VerifyForm(_IdentityFields):
+    submit = SubmitField(_l("Continue"))
+
+
+class SignInForm(_IdentityFields):
+    account_number = StringField(
+        _l("Loan account number"),
+        description=_l("You can find it in your loan contract or in any message from your lender"),
+        validators=[
+            InputRequired(_l("Enter your loan account number.")),
+            Length(max=64, message=_l("A loan account number has at most 64 characters.")),
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+    submit = SubmitField(_l("Sign in"))
+
+
+class LanguageForm(BaseForm):
+    # Posted by one of the switch's buttons (name="lang" value="en"): no JavaScript needed.
+    lang = StringField()
+    next = HiddenField()
+
+    def chosen(self) -> str | None:
+        return self.lang.data if self.lang.data in LOCALES else None
+
+
+class SignOutForm(BaseForm):
+    pass

@@ -1,0 +1,89 @@
+"""Borrower sessions: server-side records, a fresh id at every sign-in, a 15-minute idle limit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from flask import Flask, current_app, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, login_user, logout_user
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Borrower, BorrowerSession
+from portal.models.types import utcnow
+
+LAST_SEEN = "seen"
+# Rewriting the cookie on every request costs bytes; a 30-second resolution is plenty.
+LAST_SEEN_RESOLUTION = 30
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start(borrower: Borrower, method: str) -> BorrowerSession:
+    """Begin a new session for a verified borrower (the caller commits)."""
+    token = secrets.token_urlsafe(32)
+    record = BorrowerSession(token_hash=_hash(token), borrower=borrower, method=method)
+    record.token = token
+    db.session.add(record)
+    return record
+
+
+def sign_in(record: BorrowerSession) -> None:
+    """Attach the session record to this browser, dropping anything from before sign-in.
+
+    Clearing the Flask session gives the browser a new session cookie, so a session id
+    planted before sign-in (session fixation) is worthless afterwards.
+    """
+    keep_locale = session.get("link_locale")
+    session.clear()
+    if keep_locale:
+        session["link_locale"] = keep_locale
+    login_user(record)
+    session[LAST_SEEN] = int(time.time())
+
+
+def end(record: BorrowerSession | None) -> None:
+    if record is not None and record.ended_at is None:
+        record.ended_at = utcnow()
+    logout_user()
+    session.clear()
+
+
+def load(token: str) -> BorrowerSession | None:
+    record = db.session.execute(
+        select(BorrowerSession).where(
+            BorrowerSession.token_hash == _hash(token), BorrowerSession.ended_at.is_(None)
+        )
+    ).scalar_one_or_none()
+    if record is not None:
+        record.token = token
+    return record
+
+
+def init_app(app: Flask, login_manager: LoginManager) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(load)
+    # "strong" would also drop the session when a phone's IP changes between mobile masts.
+    login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        return redirect(url_for("access.sign_in"))
+
+    @app.before_request
+    def enforce_idle_timeout():
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        now = int(time.time())
+        last_seen = session.get(LAST_SEEN, 0)
+        if now - last_seen > current_app.config["IDLE_TIMEOUT_SECONDS"]:
+            end(current_user._get_current_object())
+            db.session.commit()
+            return redirect(url_for("access.signed_out", reason="idle"))
+        if now - last_seen >= LAST_SEEN_RESOLUTION:
+            session[LAST_SEEN] = now
+        return None

@@ -1,0 +1,19 @@
+"""What the borrower sees about their own loans. Always scoped to one borrower."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Account, Borrower
+
+
+def accounts_of(borrower: Borrower) -> list[Account]:
+    """The borrower's accounts, most overdue first. One query whatever the number of accounts."""
+    return list(
+        db.session.execute(
+            select(Account)
+            .where(Account.borrower_id == borrower.id)
+            .order_by(Account.days_past_due.desc(), Account.id)
+        ).scalars()
+    )

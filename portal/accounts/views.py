@@ -1,0 +1,40 @@
+from flask import Blueprint, abort, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from portal.accounts import service
+
+bp = Blueprint("accounts", __name__)
+
+STATUS_LABELS = {
+    "overdue": _l("Overdue"),
+    "in_plan": _l("On a repayment plan"),
+    "disputed": _l("Being reviewed after your dispute"),
+    "settled": _l("Settled"),
+    "closed": _l("Closed"),
+}
+FEATURE_TITLES = {
+    "pay": _l("Repay now"),
+    "plan": _l("Propose a repayment plan"),
+    "rights": _l("Your rights"),
+    "complaint": _l("Report improper collection"),
+}
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    borrower = current_user.borrower
+    return render_template(
+        "accounts/dashboard.html", borrower=borrower, lender=borrower.lender,
+        accounts=service.accounts_of(borrower), status_labels=STATUS_LABELS,
+    )
+
+
+@bp.get("/coming-soon/<feature>")
+@login_required
+def coming_soon(feature: str):
+    if feature not in FEATURE_TITLES:
+        abort(404)
+    return render_template("accounts/coming_soon.html", feature=feature, titles=FEATURE_TITLES,
+                           lender=current_user.borrower.lender)

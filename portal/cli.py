@@ -1,0 +1,122 @@
+"""The `portal` command: the Flask CLI of the app, plus the operators' commands.
+
+`portal --help` works without --app; every command calls a service, never a view.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from portal.extensions import db
+
+
+def _create_app(*_args):
+    from portal import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Sunshine Portal: operators' commands."""
+
+
+@click.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@with_appcontext
+def import_command(csv_file) -> None:
+    """Import or update accounts from a CSV file (all rows or none)."""
+    from portal.imports.service import import_csv
+
+    def progress(records):
+        if len(records) < 2000:
+            return records
+        return click.progressbar(records, label="Importing", file=sys.stderr)
+
+    result = import_csv(csv_file, actor_type="cli", progress=progress)
+    if not result.ok:
+        db.session.rollback()
+        for error in result.errors:
+            click.echo(str(error), err=True)
+        click.echo(f"Nothing imported: {len(result.errors)} problem(s) found.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(result.summary())
+
+
+@click.group("link")
+def link_group() -> None:
+    """Reminder links."""
+
+
+def _find_account(account_number: str, lender_code: str | None):
+    from portal.models import Account, Lender
+
+    query = select(Account).where(Account.account_number == account_number)
+    if lender_code:
+        query = query.join(Lender).where(Lender.code == lender_code)
+    matches = db.session.execute(query).scalars().all()
+    if not matches:
+        raise click.ClickException(f"no account {account_number!r}"
+                                   + (f" at lender {lender_code!r}" if lender_code else ""))
+    if len(matches) > 1:
+        raise click.ClickException("that account number exists at several lenders: add --lender")
+    return matches[0]
+
+
+@link_group.command("create")
+@click.argument("account_number")
+@click.option("--lender", "lender_code", help="Lender code, if the number is not unique.")
+@click.option("--lang", type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
+              help="Language the page opens in (default: the borrower's own).")
+@click.option("--expires-days", type=click.IntRange(1, 90), default=None,
+              help="Days until the link stops working (default 14).")
+@with_appcontext
+def link_create(account_number: str, lender_code: str | None, lang: str | None,
+                expires_days: int | None) -> None:
+    """Mint a reminder link for an account and print its URL."""
+    from portal.access.service import create_link, link_url
+
+    account = _find_account(account_number, lender_code)
+    _, code = create_link(account, locale=lang, expires_days=expires_days, actor_type="cli")
+    db.session.commit()
+    click.echo(link_url(code))
+
+
+@link_group.command("revoke")
+@click.argument("url_or_code")
+@with_appcontext
+def link_revoke(url_or_code: str) -> None:
+    """Stop a reminder link from working."""
+    from portal.access.service import look_up_link, revoke_link
+
+    found = look_up_link(url_or_code.rstrip("/").rsplit("/", 1)[-1])
+    if found.link is None:
+        raise click.ClickException("no such link")
+    revoke_link(found.link, actor_type="cli")
+    db.session.commit()
+    click.echo("revoked")
+
+
+@click.command("demo")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the data and print the links, then exit.")
+@with_appcontext
+def demo_command(port: int, host: str, no_serve: bool) -> None:
+    """Create the demo database, seed it, print reminder links, and serve."""
+    from portal import demo
+
+    demo.prepare(base_url=f"http://{host}:{port}")
+    if not no_serve:
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register(app) -> None:
+    for command in (import_command, link_group, demo_command):
+        app.cli.add_command(command)

@@ -1,0 +1,104 @@
+"""Every setting comes from the environment, and only from here.
+
+The embedded default (no variable set at all) is a development setup: SQLite under
+``instance/``, in-process rate limits, SMS codes printed to the console. Production
+(``PORTAL_ENV=production``, which ``wsgi.py`` assumes) refuses to start without real
+secrets instead of falling back to a guessable one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration."""
+
+
+def _database_url(raw: str | None, instance_path: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    # Heroku-style URLs and bare "postgresql://" must both reach psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def _development_secret(instance_path: Path, name: str) -> str:
+    """A random secret kept in instance/ so that a demo restart keeps sessions and ID hashes.
+
+    Only ever used outside production; production must provide its secrets.
+    """
+    path = instance_path / f"{name}.secret"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load(environ: dict[str, str] | None = None, instance_path: Path | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if environ is None else environ)
+    instance_path = instance_path or ROOT / "instance"
+    mode = env.get("PORTAL_ENV", "development")
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigError(f"PORTAL_ENV must be development, production or testing, not {mode!r}")
+    production = mode == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    id_hash_key = env.get("ID_HASH_KEY")
+    if production:
+        for name, value in (("SECRET_KEY", secret_key), ("ID_HASH_KEY", id_hash_key)):
+            if not value or len(value) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    f"{name} must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                    "characters in production (e.g. python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')"
+                )
+    elif mode == "testing":
+        secret_key = secret_key or secrets.token_urlsafe(48)
+        id_hash_key = id_hash_key or "testing-id-hash-key-not-secret-0000000"
+    else:
+        secret_key = secret_key or _development_secret(instance_path, "secret_key")
+        id_hash_key = id_hash_key or _development_secret(instance_path, "id_hash_key")
+
+    redis_url = env.get("REDIS_URL")
+    return {
+        "PORTAL_ENV": mode,
+        "TESTING": mode == "testing",
+        "SECRET_KEY": secret_key,
+        "ID_HASH_KEY": id_hash_key,
+        "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Rate limits and lockouts must be shared by every worker: Redis in production.
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "portal"),
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "REDIS_URL": redis_url,
+        # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops).
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "1" if production else "0")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "portal_session",
+        "REMEMBER_COOKIE_DURATION": 0,
+        "IDLE_TIMEOUT_SECONDS": int(env.get("IDLE_TIMEOUT_SECONDS", "900")),
+        "WTF_CSRF_TIME_LIMIT": None,  # the session's idle timeout already bounds a form's life
+        "HSTS": production,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LINK_DEFAULT_EXPIRY_DAYS": int(env.get("LINK_DEFAULT_EXPIRY_DAYS", "14")),
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
+    }

@@ -1,0 +1,64 @@
+"""The base form: whitespace stripped, WTForms' own messages in the reader's script."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import ValidationError
+from wtforms.i18n import get_translations as wtforms_translations
+
+# WTForms ships Simplified Chinese as "zh" and Traditional as "zh_TW" only.
+_WTFORMS_LOCALE = {"zh_Hans": "zh", "zh_Hant": "zh_TW", "en": "en"}
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class BaseForm(FlaskForm):
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = unbound_field.kwargs.get("filters", ())
+            return unbound_field.bind(form=form, filters=[strip, *filters], **options)
+
+        def get_translations(self, form):
+            locale = str(get_locale() or "en")
+            return wtforms_translations([_WTFORMS_LOCALE.get(locale, "en")])
+
+
+def parse_birth_date(text: str) -> date:
+    """Accept 19880314, 1988-03-14, 1988/03/14 or 1988.03.14."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) != 8 or len(digits) != len(text.replace("-", "").replace("/", "").replace(".", "")):
+        raise ValueError("not 8 digits")
+    parsed = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    if parsed.year < 1900 or parsed > date.today():
+        raise ValueError("out of range")
+    return parsed
+
+
+class BirthDate:
+    """Validator that also leaves the parsed date on the field as ``field.date``."""
+
+    message = _l("Enter your date of birth as 8 digits, for example 19880314.")
+
+    def __call__(self, form, field):
+        try:
+            field.date = parse_birth_date(field.data or "")
+        except ValueError as exc:
+            raise ValidationError(self.message) from exc
+
+
+class IdLastFour:
+    message = _l(
+        "Enter the last 4 characters of your ID number: digits, or X if your ID ends in X."
+    )
+
+    def __call__(self, form, field):
+        value = (field.data or "").upper()
+        if len(value) != 4 or not all(ch.isdigit() or ch == "X" for ch in value):
+            raise ValidationError(self.message)
+        field.data = value

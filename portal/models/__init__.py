@@ -1,0 +1,18 @@
+"""All models, imported here so that Alembic and the app see one complete metadata."""
+
+from portal.models.account import ACCOUNT_STATUSES, Account
+from portal.models.audit import AuditEvent
+from portal.models.borrower import Borrower
+from portal.models.lender import Lender
+from portal.models.login_session import BorrowerSession
+from portal.models.reminder_link import ReminderLink
+
+__all__ = [
+    "ACCOUNT_STATUSES",
+    "Account",
+    "AuditEvent",
+    "Borrower",
+    "BorrowerSession",
+    "Lender",
+    "ReminderLink",
+]

@@ -1,0 +1,42 @@
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
+
+ACCOUNT_STATUSES = ("overdue", "in_plan", "disputed", "settled", "closed")
+
+
+class Account(db.Model):
+    """A loan in arrears. Amounts are integer minor units of ``currency``.
+
+    principal + interest + penalty_interest + fees == overdue (checked on every import).
+    """
+
+    __table_args__ = (UniqueConstraint("lender_id", "account_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lender.id"))
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    account_number: Mapped[str] = mapped_column(String(64))
+    product: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    interest_minor: Mapped[int] = mapped_column(BigInteger)
+    penalty_interest_minor: Mapped[int] = mapped_column(BigInteger)
+    fees_minor: Mapped[int] = mapped_column(BigInteger)
+    overdue_minor: Mapped[int] = mapped_column(BigInteger)
+    due_date: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="overdue")
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lender = relationship("Lender", lazy="joined", innerjoin=True)
+    borrower = relationship("Borrower", back_populates="accounts")
+
+    @property
+    def masked_number(self) -> str:
+        """Only the last four characters: enough to recognise, too little to misuse."""
+        return "•••• " + self.account_number[-4:]

@@ -1,0 +1,18 @@
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+
+
+class Lender(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # CN, US or HK: decides which rules the rights pages explain.
+    jurisdiction: Mapped[str] = mapped_column(String(2), default="CN")
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    # Hours someone answers the phone, in the lender's time zone ("09:00", "21:00").
+    service_opens: Mapped[str] = mapped_column(String(5), default="09:00")
+    service_closes: Mapped[str] = mapped_column(String(5), default="21:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")

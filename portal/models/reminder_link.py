@@ -1,0 +1,24 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.types import UTCDateTime, utcnow
+
+
+class ReminderLink(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # SHA-256 of the code: a leaked database does not leak working links.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counted when someone starts verifying, not on GET: link scanners change nothing.
+    opened_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account = relationship("Account", lazy="joined", innerjoin=True)

@@ -1,0 +1,80 @@
+"""Money: integer minor units plus an ISO 4217 code. The only place that rounds or formats.
+
+Amounts never pass through float. Parsing accepts what people and CSV files write
+("1234.56", "1,234.56", " 50 ") and refuses anything ambiguous rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+# Largest amount the portal accepts anywhere: 10^13 minor units (100 billion yuan). Beyond
+# that an input is a typo, and it must never overflow a BIGINT.
+MAX_MINOR = 10**13
+
+_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})*(\.\d+)?$|^\d+(\.\d+)?$")
+
+
+class MoneyError(ValueError):
+    """An amount that cannot be accepted. ``code`` says why, for a translated message."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@lru_cache(maxsize=None)
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_currency(code: str) -> bool:
+    return code in _known_currencies()
+
+
+def precision(currency: str) -> int:
+    """Number of decimal places of the currency (CNY 2, JPY 0)."""
+    return get_currency_precision(currency)
+
+
+def parse_major(text: str, currency: str) -> int:
+    """Turn "1,234.56" into 123456 minor units; raise MoneyError with a reason code."""
+    if not is_currency(currency):
+        raise MoneyError("unknown_currency")
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise MoneyError("missing")
+    if cleaned.startswith("-"):
+        raise MoneyError("negative")
+    if not _AMOUNT.match(cleaned):
+        raise MoneyError("malformed")
+    try:
+        value = Decimal(cleaned.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the regex already refuses these
+        raise MoneyError("malformed") from exc
+    places = precision(currency)
+    if -value.as_tuple().exponent > places:
+        raise MoneyError("too_many_decimals")
+    minor = int(value.scaleb(places))
+    if minor > MAX_MINOR:
+        raise MoneyError("too_large")
+    return minor
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-precision(currency))
+
+
+def format_money(minor: int, currency: str, locale: str | Locale) -> str:
+    """Format in the viewer's locale: zh_Hans ¥1,234.56; zh_Hant and en CN¥1,234.56."""
+    return format_currency(to_decimal(minor, currency), currency, locale=locale)
+
+
+def format_major_plain(minor: int, currency: str) -> str:
+    """"1234.56": for form fields and CSV output, never for display."""
+    return f"{to_decimal(minor, currency):f}"
