@@ -28,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import i18n, security, templating
+    from portal import database, i18n, security, templating  # noqa: F401 (database: listeners)
     from portal.access import sessions
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 

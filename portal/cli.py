@@ -117,6 +117,30 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
         current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@click.group("i18n")
+def i18n_group() -> None:
+    """Translation catalogs (see README: adding a string)."""
+
+
+@i18n_group.command("update")
+def i18n_update() -> None:
+    """Extract messages, merge them into every catalog, and fill the English one."""
+    from portal import catalogs
+
+    added = catalogs.update()
+    click.echo(f"Catalogs updated; {added} English entries filled. Now translate the empty "
+               "entries in zh_Hans and zh_Hant, then run `portal i18n compile`.")
+
+
+@i18n_group.command("compile")
+def i18n_compile() -> None:
+    """Compile the catalogs (.po) into the files the app reads (.mo)."""
+    from portal import catalogs
+
+    catalogs.compile_all()
+    click.echo("Catalogs compiled.")
+
+
 def register(app) -> None:
-    for command in (import_command, link_group, demo_command):
+    for command in (import_command, link_group, demo_command, i18n_group):
         app.cli.add_command(command)

@@ -84,6 +84,9 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "portal"),
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Request-rate limits fail open when Redis is down (logged); the verification lockout
+        # (access/throttle.py) fails closed on its own, so guessing never gets easier.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "REDIS_URL": redis_url,
         # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops).
         "PROXY_HOPS": int(env.get("PROXY_HOPS", "1" if production else "0")),

@@ -1,0 +1,128 @@
+"""Test set-up: a real database built by Alembic, each test rolled back, real Redis when named.
+
+DATABASE_URL chooses the database (PostgreSQL in CI; a SQLite file otherwise) and REDIS_URL
+the lockout store (memory otherwise). Tests that need commits visible to other threads or
+processes (browser, concurrency) are marked ``committing`` and clean up after themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+os.environ["PORTAL_ENV"] = "testing"
+
+import flask_migrate  # noqa: E402
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
+
+from portal import create_app  # noqa: E402
+from portal.extensions import db as _db  # noqa: E402
+from portal.extensions import limiter  # noqa: E402
+from tests.pages import PageCheckingClient  # noqa: E402
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith(
+            "postgresql://") else url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def app_config(database_url: str) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
+        # A prefix per run: two runs sharing one Redis never see each other's counters.
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        "PORTAL_BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app(app_config(database_url))
+    app.test_client_class = PageCheckingClient
+    with app.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, app):
+    """Each test in a transaction that is rolled back, and with empty lockout counters."""
+    with app.app_context():
+        limiter.reset()
+    if request.node.get_closest_marker("committing"):
+        yield
+        _delete_everything(app)
+        return
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+            scopefunc=original.registry.scopefunc,
+        )
+        try:
+            yield
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+def _delete_everything(app) -> None:
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_app(app, database_url):
+    """Another app instance (a second worker, a broken dependency).
+
+    Flask-Limiter keeps its storage on the one global extension object, so the main app's
+    limiter is re-initialised afterwards.
+    """
+
+    def make(**overrides):
+        other = create_app({**app_config(database_url),
+                            "RATELIMIT_KEY_PREFIX": app.config["RATELIMIT_KEY_PREFIX"],
+                            **overrides})
+        other.test_client_class = PageCheckingClient
+        return other
+
+    yield make
+    limiter.init_app(app)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,27 @@
+"""Shared steps of the borrower's journey, so tests read like what a person does."""
+
+from __future__ import annotations
+
+from portal.access.service import create_link
+from portal.extensions import db
+
+
+def make_link(account, **kwargs) -> str:
+    _, code = create_link(account, **kwargs)
+    db.session.commit()
+    return code
+
+
+def verify(client, account, *, dob: str = "19900512", last4: str | None = None):
+    """Answer the verification questions on the page the link leads to."""
+    return client.submit("/verify", {
+        "date_of_birth": dob, "id_last4": last4 or account.borrower.national_id_last4,
+    })
+
+
+def sign_in_through_link(client, account, **kwargs):
+    code = make_link(account)
+    assert client.get(f"/r/{code}").status_code == 303
+    response = verify(client, account, **kwargs)
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return response
