@@ -26,25 +26,31 @@ def main() -> None:
     """Sunshine Portal: operators' commands."""
 
 
+PROGRESS_FROM = 2000
+
+
 @click.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
 @with_appcontext
 def import_command(csv_file) -> None:
     """Import or update accounts from a CSV file (all rows or none)."""
-    from portal.imports.service import import_csv
+    from portal.imports.service import upsert, validate_csv
 
-    def progress(records):
-        if len(records) < 2000:
-            return records
-        return click.progressbar(records, label="Importing", file=sys.stderr)
-
-    result = import_csv(csv_file, actor_type="cli", progress=progress)
-    if not result.ok:
-        db.session.rollback()
-        for error in result.errors:
+    try:
+        records, errors = validate_csv(csv_file)
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})"
+                                   ) from exc
+    if errors:
+        for error in errors:
             click.echo(str(error), err=True)
-        click.echo(f"Nothing imported: {len(result.errors)} problem(s) found.", err=True)
+        click.echo(f"Nothing imported: {len(errors)} problem(s) found.", err=True)
         sys.exit(1)
+    if len(records) >= PROGRESS_FROM:
+        with click.progressbar(length=len(records), label="Importing", file=sys.stderr) as bar:
+            result = upsert(records, actor_type="cli", on_row=lambda: bar.update(1))
+    else:
+        result = upsert(records, actor_type="cli")
     db.session.commit()
     click.echo(result.summary())
 

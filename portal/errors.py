@@ -8,12 +8,12 @@ from werkzeug.exceptions import HTTPException
 from portal.extensions import db
 
 HEADINGS = {
-    400: _l("Something was not right with that request"),
+    400: _l("We could not complete that"),
     403: _l("This page is not available to you"),
     404: _l("We could not find this page"),
-    405: _l("Something was not right with that request"),
+    405: _l("We could not complete that"),
     410: _l("This page is no longer available"),
-    413: _l("That was too large to send"),
+    413: _l("What you sent is too large"),
     429: _l("Too many tries in a short time"),
     500: _l("Sorry, something went wrong on our side"),
     503: _l("This service is busy right now"),

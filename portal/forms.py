@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from flask_babel import get_locale
@@ -14,15 +15,19 @@ from wtforms.i18n import get_translations as wtforms_translations
 _WTFORMS_LOCALE = {"zh_Hans": "zh", "zh_Hant": "zh_TW", "en": "en"}
 
 
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
+ASCII_DIGITS = frozenset("0123456789")
+
+
+def normalise(value):
+    """Trim, and fold full-width characters that Chinese input methods type (１９８８ → 1988)."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
 
 
 class BaseForm(FlaskForm):
     class Meta:
         def bind_field(self, form, unbound_field, options):
             filters = unbound_field.kwargs.get("filters", ())
-            return unbound_field.bind(form=form, filters=[strip, *filters], **options)
+            return unbound_field.bind(form=form, filters=[normalise, *filters], **options)
 
         def get_translations(self, form):
             locale = str(get_locale() or "en")
@@ -31,7 +36,7 @@ class BaseForm(FlaskForm):
 
 def parse_birth_date(text: str) -> date:
     """Accept 19880314, 1988-03-14, 1988/03/14 or 1988.03.14."""
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "".join(ch for ch in text if ch in ASCII_DIGITS)
     if len(digits) != 8 or len(digits) != len(text.replace("-", "").replace("/", "").replace(".", "")):
         raise ValueError("not 8 digits")
     parsed = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
@@ -54,11 +59,11 @@ class BirthDate:
 
 class IdLastFour:
     message = _l(
-        "Enter the last 4 characters of your ID number: digits, or X if your ID ends in X."
+        "Enter the last 4 characters of your ID number, for example 1234 or 123X."
     )
 
     def __call__(self, form, field):
         value = (field.data or "").upper()
-        if len(value) != 4 or not all(ch.isdigit() or ch == "X" for ch in value):
+        if len(value) != 4 or not all(ch in ASCII_DIGITS or ch == "X" for ch in value):
             raise ValidationError(self.message)
         field.data = value

@@ -7,6 +7,7 @@ Amounts never pass through float. Parsing accepts what people and CSV files writ
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -17,7 +18,7 @@ from babel.numbers import format_currency, get_currency_precision, list_currenci
 # that an input is a typo, and it must never overflow a BIGINT.
 MAX_MINOR = 10**13
 
-_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})*(\.\d+)?$|^\d+(\.\d+)?$")
+_AMOUNT = re.compile(r"^\d{1,3}(,\d{3})*(\.\d+)?$|^\d+(\.\d+)?$", re.ASCII)
 
 
 class MoneyError(ValueError):
@@ -46,7 +47,8 @@ def parse_major(text: str, currency: str) -> int:
     """Turn "1,234.56" into 123456 minor units; raise MoneyError with a reason code."""
     if not is_currency(currency):
         raise MoneyError("unknown_currency")
-    cleaned = (text or "").strip()
+    # Chinese input methods often type full-width digits and punctuation (１２３．４５).
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
     if not cleaned:
         raise MoneyError("missing")
     if cleaned.startswith("-"):

@@ -252,3 +252,9 @@ def test_verification_fails_closed_when_the_lockout_store_is_down(db, make_app):
     assert page.status_code == 503
     assert "try again" in text_of(page) or "再试" in text_of(page)
     assert browser.get("/dashboard").status_code == 302
+
+
+def test_full_width_digits_from_a_chinese_keyboard_are_understood(client, db):
+    account = AccountFactory(borrower__national_id="11010119900512453X")
+    open_link(client, account)
+    assert verify(client, account, dob="１９９０－０５－１２", last4="４５３ｘ").status_code == 303

@@ -32,7 +32,7 @@ class SignInForm(_IdentityFields):
         description=_l("You can find it in your loan contract or in any message from your lender"),
         validators=[
             InputRequired(_l("Enter your loan account number.")),
-            Length(max=64, message=_l("A loan account number has at most 64 characters.")),
+            Length(max=64, message=_l("Please check your loan account number. It can be at most 64 characters long.")),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )

@@ -9,7 +9,7 @@ bp = Blueprint("accounts", __name__)
 STATUS_LABELS = {
     "overdue": _l("Overdue"),
     "in_plan": _l("On a repayment plan"),
-    "disputed": _l("Being reviewed after your dispute"),
+    "disputed": _l("Being checked after you raised a dispute"),
     "settled": _l("Settled"),
     "closed": _l("Closed"),
 }

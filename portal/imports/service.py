@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -259,7 +259,7 @@ def upsert(
     *,
     actor_type: str,
     actor_id: object = None,
-    progress: Callable[[Iterable], Iterable] = lambda items: items,
+    on_row: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Write validated records in the caller's transaction. Re-running the same data is a no-op."""
     result = ImportResult()
@@ -291,7 +291,9 @@ def upsert(
             accounts[(account.lender_id, account.account_number)] = account
 
     now = utcnow()
-    for record in progress(records):
+    for record in records:
+        if on_row:
+            on_row()
         lender = lenders[record.lender_code]
         id_hash = hash_national_id(record.national_id)
         borrower_values = {
@@ -330,11 +332,17 @@ def upsert(
     return result
 
 
-def import_csv(stream: io.TextIOBase, *, actor_type: str = "cli", actor_id: object = None,
-               progress=lambda items: items) -> ImportResult:
-    """Validate the whole file, then write it, all or nothing. The caller commits."""
+def validate_csv(stream: io.TextIOBase) -> tuple[list[AccountRecord], list[RowError]]:
+    """Every problem in the file, in line order; the records are usable only if there is none."""
     records, errors = read_csv(stream)
     errors += check_consistency(records)
+    return records, sorted(errors, key=lambda e: e.line)
+
+
+def import_csv(stream: io.TextIOBase, *, actor_type: str = "cli",
+               actor_id: object = None) -> ImportResult:
+    """Validate the whole file, then write it, all or nothing. The caller commits."""
+    records, errors = validate_csv(stream)
     if errors:
-        return ImportResult(errors=sorted(errors, key=lambda e: e.line))
-    return upsert(records, actor_type=actor_type, actor_id=actor_id, progress=progress)
+        return ImportResult(errors=errors)
+    return upsert(records, actor_type=actor_type, actor_id=actor_id)

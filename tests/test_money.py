@@ -1,0 +1,41 @@
+import pytest
+
+from portal.money import MAX_MINOR, MoneyError, format_major_plain, parse_major
+
+
+@pytest.mark.parametrize("text,currency,minor", [
+    ("1234.56", "CNY", 123456), ("1,234.56", "CNY", 123456), (" 50 ", "CNY", 5000),
+    ("0.1", "CNY", 10), ("１２３．４５", "CNY", 12345), ("0", "CNY", 0), ("1000", "JPY", 1000), ("12.345", "KWD", 12345),
+])
+def test_parse_major_units(text, currency, minor):
+    assert parse_major(text, currency) == minor
+
+
+@pytest.mark.parametrize("text,code", [
+    ("", "missing"), ("-1", "negative"), ("1.234", "too_many_decimals"), ("1.5", None),
+    ("abc", "malformed"), ("1e3", "malformed"), ("1,23", "malformed"), ("NaN", "malformed"),
+    ("Infinity", "malformed"), ("١٢٣", "malformed"), (str(MAX_MINOR), "too_large"),
+])
+def test_parse_refuses_anything_ambiguous(text, code):
+    if code is None:
+        assert parse_major(text, "CNY") == 150
+        return
+    with pytest.raises(MoneyError) as error:
+        parse_major(text, "CNY")
+    assert error.value.code == code
+
+
+def test_jpy_has_no_decimals():
+    with pytest.raises(MoneyError):
+        parse_major("1.5", "JPY")
+
+
+def test_unknown_currency():
+    with pytest.raises(MoneyError) as error:
+        parse_major("1", "XXQ")
+    assert error.value.code == "unknown_currency"
+
+
+def test_plain_major_round_trips():
+    assert format_major_plain(123456, "CNY") == "1234.56"
+    assert parse_major(format_major_plain(5, "CNY"), "CNY") == 5
