@@ -120,7 +120,11 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
 
     demo.prepare(base_url=f"http://{host}:{port}")
     if not no_serve:
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Flask refuses app.run() inside its own CLI; werkzeug's server is what it would use.
+        from werkzeug.serving import run_simple
+
+        click.echo(f"Serving on http://{host}:{port} (Ctrl+C to stop)")
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
 
 
 @click.group("i18n")

@@ -16,6 +16,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 5000")
+        # Readers never block the writer (the demo server is threaded).
+        cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
 

@@ -1,8 +1,9 @@
 """Which language and time zone a request is served in.
 
 Order of precedence for the language: the choice made with the language switch on this
-device (cookie), the signed-in borrower's profile, the language of the reminder link they
-came from, the browser's Accept-Language, then Simplified Chinese.
+device (cookie), the language of the reminder link this visit came from (so the page does
+not change language at sign-in), the signed-in borrower's profile, the browser's
+Accept-Language, then Simplified Chinese.
 """
 
 from __future__ import annotations
@@ -77,8 +78,8 @@ def select_locale() -> str:
     borrower = current_user.borrower if current_user and current_user.is_authenticated else None
     g.locale = (
         supported(request.cookies.get(LOCALE_COOKIE))
-        or (borrower and supported(borrower.locale))
         or supported(session.get("link_locale"))
+        or (borrower and supported(borrower.locale))
         or negotiate(request.headers.get("Accept-Language"))
         or DEFAULT_LOCALE
     )

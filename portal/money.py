@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -29,7 +29,7 @@ class MoneyError(ValueError):
         self.code = code
 
 
-@lru_cache(maxsize=None)
+@cache
 def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 

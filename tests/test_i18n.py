@@ -129,3 +129,12 @@ def test_dashboard_in_english_reads_naturally(client, db):
     sign_in_through_link(client, account)
     text = client.get("/dashboard").soup.get_text(" ")
     assert "CN¥2,040.70" in text and "1 day" in text and "1 days" not in text
+
+
+def test_link_language_carries_on_after_sign_in(client, db):
+    account = AccountFactory(borrower__locale="zh_Hans")
+    client.get(f"/r/{make_link(account, locale='en')}")
+    from tests.helpers import verify
+
+    assert verify(client, account).status_code == 303
+    assert html_lang(client.get("/dashboard")) == "en"

@@ -5,7 +5,8 @@ from portal.money import MAX_MINOR, MoneyError, format_major_plain, parse_major
 
 @pytest.mark.parametrize("text,currency,minor", [
     ("1234.56", "CNY", 123456), ("1,234.56", "CNY", 123456), (" 50 ", "CNY", 5000),
-    ("0.1", "CNY", 10), ("１２３．４５", "CNY", 12345), ("0", "CNY", 0), ("1000", "JPY", 1000), ("12.345", "KWD", 12345),
+    ("0.1", "CNY", 10), ("１２３．４５", "CNY", 12345), ("0", "CNY", 0),
+    ("1000", "JPY", 1000), ("12.345", "KWD", 12345),
 ])
 def test_parse_major_units(text, currency, minor):
     assert parse_major(text, currency) == minor

@@ -78,7 +78,7 @@ def test_badly_formatted_answers_get_field_messages_and_keep_the_input(client, d
 def test_five_failures_lock_the_link_for_30_minutes_and_say_until_when(client, db):
     account = AccountFactory()
     open_link(client, account)
-    for attempt in range(4):
+    for _attempt in range(4):
         page = verify(client, account, dob="19800101")
         assert page.status_code == 400
     page = verify(client, account, dob="19800101")

@@ -1,15 +1,14 @@
 """foundation: lenders, borrowers, accounts, reminder links, sessions, audit
 
 Revision ID: c6e02a853783
-Revises: 
+Revises:
 Create Date: 2026-11-28 16:37:53.265433
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = 'c6e02a853783'

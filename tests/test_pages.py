@@ -1,0 +1,107 @@
+"""Every page, in every language, passes the page checks; headers and error pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.i18n import LOCALES
+from tests.factories import AccountFactory
+from tests.helpers import make_link, sign_in_through_link
+
+PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
+SIGNED_IN = ["/dashboard"] + [f"/coming-soon/{f}" for f in ("pay", "plan", "rights", "complaint")]
+
+
+def rule_urls(app):
+    return {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_the_crawl_covers_every_route(app):
+    covered = {"/", "/sign-in", "/signed-out", "/r/<code>", "/dashboard", "/verify",
+               "/coming-soon/<feature>", "/sign-out", "/language", "/static/<path:filename>"}
+    assert rule_urls(app) == covered, "a new route needs a place in this crawl"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_public_page_in_every_language(client, db, locale):
+    client.set_cookie("portal_lang", locale)
+    for url in PUBLIC:
+        response = client.get(url)
+        assert response.status_code in (200, 404), url
+        assert response.soup.html["lang"] == {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant",
+                                              "en": "en"}[locale]
+    account = AccountFactory()
+    response = client.get(f"/r/{make_link(account)}", follow_redirects=True)
+    assert response.request.path == "/verify" and response.status_code == 200
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_signed_in_page_in_every_language(client, db, locale):
+    client.set_cookie("portal_lang", locale)
+    sign_in_through_link(client, AccountFactory())
+    for url in SIGNED_IN:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_security_headers(client, db):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert "script-src" not in csp  # no page of this slice runs a script
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # development/testing
+
+
+def test_link_redirect_sends_no_referrer(client, db):
+    response = client.get(f"/r/{make_link(AccountFactory())}")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_hsts_in_production(make_app):
+    app = make_app(HSTS=True)
+    assert "max-age=31536000" in app.test_client().get("/").headers["Strict-Transport-Security"]
+
+
+def test_static_files_may_be_cached(client):
+    response = client.get("/static/css/portal.css")
+    assert response.status_code == 200
+    assert response.headers.get("Cache-Control") != "no-store"
+    response.close()
+
+
+def test_404_is_a_friendly_page(client, db):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.soup.find("a", href="/")
+
+
+def test_wrong_method_is_a_page_not_a_stack_trace(client, db):
+    assert client.get("/sign-out").status_code == 405
+    assert client.delete("/dashboard").status_code == 405
+
+
+def test_post_without_csrf_is_refused_politely(client, db):
+    response = client.post("/sign-in", data={"account_number": "X"})
+    assert response.status_code == 400
+    assert response.soup.h1
+
+
+def test_huge_post_is_refused(client, db):
+    response = client.post("/sign-in", data={"account_number": "x" * (13 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_an_unexpected_error_is_a_calm_500_page(make_app, db):
+    app = make_app()
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert response.soup.find("a", href="/")
