@@ -118,13 +118,51 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     """Create the demo database, seed it, print reminder links, and serve."""
     from portal import demo
 
-    demo.prepare(base_url=f"http://{host}:{port}")
-    if not no_serve:
+    base_url = f"http://{host}:{port}"
+    demo.prepare(base_url=base_url)
+    if no_serve:
+        return
+    fake_stripe = demo.start_fake_stripe(base_url)
+    try:
         # Flask refuses app.run() inside its own CLI; werkzeug's server is what it would use.
         from werkzeug.serving import run_simple
 
-        click.echo(f"Serving on http://{host}:{port} (Ctrl+C to stop)")
+        click.echo(f"Serving on {base_url} (Ctrl+C to stop)")
         run_simple(host, port, current_app._get_current_object(), threaded=True)
+    finally:
+        if fake_stripe:
+            fake_stripe.stop()
+
+
+@click.group("payments")
+def payments_group() -> None:
+    """Payments that need a look."""
+
+
+@payments_group.command("stale")
+@with_appcontext
+def payments_stale() -> None:
+    """List payments Stripe has not confirmed within PAYMENT_CONFIRMATION_MINUTES."""
+    from portal.money import format_major_plain
+    from portal.payments.service import stale_payments
+
+    stale = stale_payments()
+    for payment in stale:
+        click.echo(f"{payment.public_id}  {payment.account.account_number}  "
+                   f"{format_major_plain(payment.amount_minor, payment.currency)} {payment.currency}  "
+                   f"sent {payment.submitted_at:%Y-%m-%d %H:%M} UTC  "
+                   f"stripe: {payment.provider_reference or '-'} ({payment.provider_status or '-'})")
+    click.echo(f"{len(stale)} unconfirmed payment(s).")
+
+
+@payments_group.command("reconcile")
+@with_appcontext
+def payments_reconcile() -> None:
+    """Ask Stripe about every stale payment and record what it says."""
+    from portal.payments.service import reconcile
+
+    left = reconcile()
+    click.echo(f"Reconciled; {len(left)} still unconfirmed.")
 
 
 @click.group("i18n")
@@ -152,5 +190,5 @@ def i18n_compile() -> None:
 
 
 def register(app) -> None:
-    for command in (import_command, link_group, demo_command, i18n_group):
+    for command in (import_command, link_group, demo_command, payments_group, i18n_group):
         app.cli.add_command(command)

@@ -104,4 +104,12 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         "LINK_DEFAULT_EXPIRY_DAYS": int(env.get("LINK_DEFAULT_EXPIRY_DAYS", "14")),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
+        # Stripe: real in production; `portal demo` starts localstripe when no key is set.
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY"),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET"),
+        # Another Stripe-compatible server (localstripe): the SDK and the page script use it.
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),
+        # A payment the webhook has not confirmed after this long is listed for staff.
+        "PAYMENT_CONFIRMATION_MINUTES": int(env.get("PAYMENT_CONFIRMATION_MINUTES", "30")),
     }

@@ -7,6 +7,7 @@ same rules as real data. Running it again changes nothing and prints fresh links
 from __future__ import annotations
 
 import io
+import secrets
 from datetime import date, timedelta
 
 import click
@@ -18,6 +19,7 @@ from portal.access.service import create_link, link_url
 from portal.extensions import db
 from portal.imports.service import COLUMNS, import_csv
 from portal.models import Account, Lender
+from portal.payments.localstripe import LocalStripe
 
 LENDERS = {
     "SUNRISE": dict(name="晨光消费金融有限公司", jurisdiction="CN", contact_phone="400-820-1234",
@@ -66,6 +68,23 @@ def _csv(today: date) -> str:
                             national_id, currency, principal, interest, penalty, fees, overdue,
                             due, str(days), locale, tz]) + "\n")
     return out.getvalue()
+
+
+def start_fake_stripe(base_url: str) -> LocalStripe | None:
+    """With no Stripe keys, run localstripe and point the app (and the pay page) at it."""
+    config = current_app.config
+    if config["STRIPE_SECRET_KEY"]:
+        return None
+    server = LocalStripe.start()
+    secret = "whsec_" + secrets.token_urlsafe(24)
+    server.register_webhook(f"{base_url}/stripe/webhook", secret)
+    config.update(STRIPE_SECRET_KEY="sk_test_demo", STRIPE_PUBLISHABLE_KEY="pk_test_demo",
+                  STRIPE_WEBHOOK_SECRET=secret, STRIPE_API_BASE=server.base_url)
+    current_app.extensions.pop("stripe_gateway", None)
+    click.echo(f"Fake Stripe (localstripe) on {server.base_url}: pay with card 4242 4242 4242 4242, "
+               "any future date and any CVC; 4000 0027 6000 3184 asks for 3-D Secure; "
+               "4000 0000 0000 0341 is declined.")
+    return server
 
 
 def prepare(base_url: str) -> None:

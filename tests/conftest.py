@@ -20,6 +20,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db  # noqa: E402
 from portal.extensions import limiter  # noqa: E402
+from portal.payments.localstripe import LocalStripe  # noqa: E402
 from tests.pages import PageCheckingClient  # noqa: E402
 
 
@@ -31,8 +32,15 @@ def _database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
-def app_config(database_url: str) -> dict:
+WEBHOOK_SECRET = "whsec_test_only_not_a_secret"
+
+
+def app_config(database_url: str, stripe_base: str | None = None) -> dict:
     return {
+        "STRIPE_SECRET_KEY": "sk_test_local",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_local",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe_base,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
         # A prefix per run: two runs sharing one Redis never see each other's counters.
@@ -48,8 +56,16 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    app = create_app(app_config(database_url))
+def localstripe():
+    """One fake Stripe server per test run (its state file has a fixed name)."""
+    server = LocalStripe.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, localstripe):
+    app = create_app(app_config(database_url, localstripe.base_url))
     app.test_client_class = PageCheckingClient
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
@@ -113,7 +129,7 @@ def make_app(app, database_url):
     """
 
     def make(**overrides):
-        other = create_app({**app_config(database_url),
+        other = create_app({**app_config(database_url, app.config["STRIPE_API_BASE"]),
                             "RATELIMIT_KEY_PREFIX": app.config["RATELIMIT_KEY_PREFIX"],
                             **overrides})
         other.test_client_class = PageCheckingClient
@@ -126,3 +142,10 @@ def make_app(app, database_url):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def stripe_server(localstripe):
+    """The fake Stripe server, emptied for this test."""
+    localstripe.flush()
+    return localstripe

@@ -74,7 +74,11 @@ class PageCheckingClient(FlaskClient):
         """GET the page, fill in its form like a person, and POST it to the form's action."""
         page = self.get(url)
         assert page.status_code < 400, f"cannot open {url}: {page.status_code}"
-        forms = [f for f in page.soup.find_all("form") if f.get("method", "").lower() == "post"]
+        # The page's own forms first (in <main>), then the footer's language switch; the
+        # header's sign-out button is never picked by accident.
+        main = page.soup.find("main")
+        forms = [f for f in main.find_all("form") + page.soup.find("footer").find_all("form")
+                 if f.get("method", "").lower() == "post"]
         form = forms[form_index]
         values = {
             field["name"]: field.get("value", "")

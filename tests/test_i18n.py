@@ -70,7 +70,7 @@ def test_borrower_locale_wins_over_the_browser_after_sign_in(client, db):
 def test_language_switch_is_remembered_in_cookie_and_profile(client, db):
     account = AccountFactory()
     sign_in_through_link(client, account)
-    response = client.submit("/dashboard", form_index=1, button=("lang", "en"))
+    response = client.submit("/dashboard", form_index=0, button=("lang", "en"))
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/dashboard")
     assert client.get_cookie("portal_lang").value == "en"

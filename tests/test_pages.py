@@ -9,7 +9,8 @@ from tests.factories import AccountFactory
 from tests.helpers import make_link, sign_in_through_link
 
 PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
-SIGNED_IN = ["/dashboard"] + [f"/coming-soon/{f}" for f in ("pay", "plan", "rights", "complaint")]
+SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [
+    f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")]
 
 
 def rule_urls(app):
@@ -18,7 +19,11 @@ def rule_urls(app):
 
 def test_the_crawl_covers_every_route(app):
     covered = {"/", "/sign-in", "/signed-out", "/r/<code>", "/dashboard", "/verify",
-               "/coming-soon/<feature>", "/sign-out", "/language", "/static/<path:filename>"}
+               "/coming-soon/<feature>", "/sign-out", "/language", "/static/<path:filename>",
+               "/accounts/<int:account_id>", "/accounts/<int:account_id>/pay",
+               # payment pages: crawled in every state by tests/test_payment_pages.py
+               "/payments/<public_id>", "/payments/<public_id>/card", "/payments/<public_id>/wallet",
+               "/stripe/webhook"}
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 
 
@@ -38,9 +43,10 @@ def test_every_public_page_in_every_language(client, db, locale):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_signed_in_page_in_every_language(client, db, locale):
     client.set_cookie("portal_lang", locale)
-    sign_in_through_link(client, AccountFactory())
+    account = AccountFactory()
+    sign_in_through_link(client, account)
     for url in SIGNED_IN:
-        response = client.get(url)
+        response = client.get(url.format(id=account.id))
         assert response.status_code == 200, url
 
 

@@ -17,3 +17,10 @@ def accounts_of(borrower: Borrower) -> list[Account]:
             .order_by(Account.days_past_due.desc(), Account.id)
         ).scalars()
     )
+
+
+def own_account(borrower: Borrower, account_id: int) -> Account | None:
+    """An account of this borrower, or None: another borrower's account does not exist here."""
+    return db.session.execute(
+        select(Account).where(Account.id == account_id, Account.borrower_id == borrower.id)
+    ).scalar_one_or_none()

@@ -3,6 +3,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.accounts import service
+from portal.payments.messages import PAYMENT_LABELS
+from portal.payments.service import history
 
 bp = Blueprint("accounts", __name__)
 
@@ -14,7 +16,6 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 FEATURE_TITLES = {
-    "pay": _l("Repay now"),
     "plan": _l("Propose a repayment plan"),
     "rights": _l("Your rights"),
     "complaint": _l("Report improper collection"),
@@ -29,6 +30,17 @@ def dashboard():
         "accounts/dashboard.html", borrower=borrower, lender=borrower.lender,
         accounts=service.accounts_of(borrower), status_labels=STATUS_LABELS,
     )
+
+
+@bp.get("/accounts/<int:account_id>")
+@login_required
+def account(account_id: int):
+    found = service.own_account(current_user.borrower, account_id)
+    if found is None:
+        abort(404)
+    return render_template("accounts/account.html", account=found, lender=found.lender,
+                           payments=history(found), status_labels=STATUS_LABELS,
+                           payment_labels=PAYMENT_LABELS)
 
 
 @bp.get("/coming-soon/<feature>")

@@ -5,6 +5,7 @@ from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession
+from portal.models.payment import PAYMENT_STATUSES, Payment, ProcessedStripeEvent
 from portal.models.reminder_link import ReminderLink
 
 __all__ = [
@@ -14,5 +15,8 @@ __all__ = [
     "Borrower",
     "BorrowerSession",
     "Lender",
+    "PAYMENT_STATUSES",
+    "Payment",
+    "ProcessedStripeEvent",
     "ReminderLink",
 ]

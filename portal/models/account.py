@@ -28,6 +28,10 @@ class Account(db.Model):
     penalty_interest_minor: Mapped[int] = mapped_column(BigInteger)
     fees_minor: Mapped[int] = mapped_column(BigInteger)
     overdue_minor: Mapped[int] = mapped_column(BigInteger)
+    # Sum of payments in flight (sent to Stripe, outcome not yet known). Payments may only
+    # reserve what is overdue and not reserved, atomically: the total paid never exceeds
+    # what is owed, whatever the number of tabs or taps.
+    reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     due_date: Mapped[date] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="overdue")
@@ -35,6 +39,11 @@ class Account(db.Model):
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
     borrower = relationship("Borrower", back_populates="accounts")
+
+    @property
+    def payable_minor(self) -> int:
+        """What can still be paid now: overdue and not already in flight."""
+        return max(self.overdue_minor - self.reserved_minor, 0)
 
     @property
     def masked_number(self) -> str:

@@ -1,4 +1,4 @@
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
@@ -16,3 +16,10 @@ class Lender(db.Model):
     service_opens: Mapped[str] = mapped_column(String(5), default="09:00")
     service_closes: Mapped[str] = mapped_column(String(5), default="21:00")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Smallest "other amount": the lower of a share of the overdue amount and a fixed sum
+    # (default 1% or 50.00). Whole overdue amounts below it can always be paid.
+    min_payment_basis_points: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    min_payment_minor: Mapped[int] = mapped_column(BigInteger, default=5000, server_default="5000")
+    # Comma-separated Stripe payment methods this lender's account supports: card, alipay,
+    # wechat_pay. The portal offers only those valid for the account's currency.
+    payment_methods: Mapped[str] = mapped_column(String(64), default="card", server_default="card")

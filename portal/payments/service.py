@@ -1,0 +1,446 @@
+"""Payments: choosing an amount, charging through Stripe, recording the outcome exactly once.
+
+How "exactly once" holds, whatever the order, duplication or delay of return pages and
+webhooks, and however many taps or tabs:
+
+* Our own Payment row exists before Stripe is called, with a deterministic idempotency key
+  that every call for that attempt passes to Stripe.
+* Sending an attempt to Stripe first reserves its amount on the account with one atomic
+  conditional UPDATE (``overdue - reserved >= amount``), and moves the attempt from
+  ``created`` to ``pending`` with another. A second tap finds it already pending and sends
+  nothing; attempts that together exceed what is owed cannot all reserve.
+* Every outcome (return page, webhook, reconciliation) goes through ``record_success`` /
+  ``record_failure``, which are conditional UPDATEs on the payment's status under a lock on
+  the account row: the first one moves the money, every later one changes nothing.
+* Webhook events are stored by id under a unique constraint before they are acted on.
+
+The functions that call Stripe commit their own transactions around the call: a database
+transaction must never stay open while waiting on the network.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.extensions import db
+from portal.models import Account, Payment, ProcessedStripeEvent
+from portal.models.types import utcnow
+from portal.payments.gateway import Intent, PaymentDeclined, ProviderUnavailable, gateway, intent_params
+
+# Which payment methods work with which presentment currency (Stripe's rules: Alipay and
+# WeChat Pay present in CNY here; cards in any currency the account settles).
+METHOD_CURRENCIES = {"card": None, "alipay": {"CNY"}, "wechat_pay": {"CNY"}}
+# Statuses that hold a reservation on the account.
+IN_FLIGHT = ("pending",)
+
+
+class PaymentRefused(Exception):
+    """An amount or attempt that cannot go ahead. ``code`` picks the translated message."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+# ---------------------------------------------------------------------------------------
+# Choosing what to pay
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """How an amount pays off the overdue breakdown: fees, then penalty interest, then
+    interest, then principal (the order loan contracts use); anything beyond is excess."""
+
+    fees: int
+    penalty_interest: int
+    interest: int
+    principal: int
+    excess: int
+
+    @property
+    def total(self) -> int:
+        return self.fees + self.penalty_interest + self.interest + self.principal
+
+
+ALLOCATION_ORDER = ("fees", "penalty_interest", "interest", "principal")
+
+
+def allocate(account: Account, amount: int) -> Allocation:
+    remaining = amount
+    parts = {}
+    for part in ALLOCATION_ORDER:
+        outstanding = getattr(account, f"{part}_minor")
+        parts[part] = min(outstanding, remaining)
+        remaining -= parts[part]
+    return Allocation(excess=remaining, **parts)
+
+
+def minimum_amount(account: Account) -> int:
+    """The smallest "other amount": the lower of a share of the overdue amount and a fixed
+    sum, rounded up to a whole minor unit, and never more than what can be paid."""
+    lender = account.lender
+    share = -(-account.overdue_minor * lender.min_payment_basis_points // 10_000)
+    return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
+
+
+def available_methods(account: Account) -> list[str]:
+    configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
+    return [m for m in configured if m in METHOD_CURRENCIES
+            and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])]
+
+
+def check_amount(account: Account, amount: int) -> None:
+    if account.payable_minor <= 0:
+        raise PaymentRefused("in_flight" if account.reserved_minor else "nothing_due")
+    if amount <= 0:
+        raise PaymentRefused("not_positive")
+    if amount > account.payable_minor:
+        raise PaymentRefused("above_balance", maximum=account.payable_minor)
+    if amount < minimum_amount(account) and amount != account.payable_minor:
+        raise PaymentRefused("below_minimum", minimum=minimum_amount(account))
+
+
+def start_payment(account: Account, amount: int, purpose: str, method: str = "card",
+                  *, actor_id: object = None) -> Payment:
+    """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits)."""
+    check_amount(account, amount)
+    if method not in available_methods(account):
+        raise PaymentRefused("method_unavailable")
+    public_id = secrets.token_urlsafe(16)
+    payment = Payment(public_id=public_id, account=account, amount_minor=amount,
+                      currency=account.currency, purpose=purpose, method=method,
+                      idempotency_key=f"portal-payment-{public_id}")
+    db.session.add(payment)
+    db.session.flush()
+    audit.record("payment.created", actor_type="borrower", actor_id=actor_id, subject=payment,
+                 amount=amount, currency=account.currency, purpose=purpose, method=method)
+    return payment
+
+
+def choose_method(payment: Payment, method: str) -> None:
+    """Switch an attempt that has not been sent yet to another available method."""
+    if payment.status != "created" or method not in available_methods(payment.account):
+        raise PaymentRefused("method_unavailable")
+    payment.method = method
+
+
+# ---------------------------------------------------------------------------------------
+# Sending to Stripe
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What the browser should do next: nothing (see the status page), confirm a 3-D
+    Secure challenge with ``client_secret``, go to ``redirect_url``, or show ``qr_image_url``."""
+
+    payment: Payment
+    client_secret: str | None = None
+    redirect_url: str | None = None
+    qr_image_url: str | None = None
+
+
+def _reserve(payment: Payment) -> bool:
+    """Move created → pending and reserve the amount, atomically. False if already sent."""
+    reserved = db.session.execute(
+        update(Account)
+        .where(Account.id == payment.account_id,
+               Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
+        .values(reserved_minor=Account.reserved_minor + payment.amount_minor)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if reserved != 1:
+        return False
+    sent = db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "created")
+        .values(status="pending", submitted_at=utcnow(),
+                submit_attempts=Payment.submit_attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return sent == 1
+
+
+def submit(payment: Payment, *, payment_method_ref: str | None, return_url: str | None,
+           actor_id: object = None) -> SubmitResult:
+    """Send an attempt to Stripe once. Commits before and after the call."""
+    payment_id = payment.id
+    if not _reserve(payment):
+        db.session.rollback()
+        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        if payment.status == "created":
+            # Could not reserve: the amount is no longer payable (another tab paid first).
+            raise PaymentRefused("in_flight")
+        return SubmitResult(payment)  # a double tap: already on its way, nothing more to send
+    payment.payment_method_ref = payment_method_ref
+    audit.record("payment.submitted", actor_type="borrower", actor_id=actor_id,
+                 subject=payment, method=payment.method)
+    db.session.commit()
+
+    params = intent_params(amount=payment.amount_minor, currency=payment.currency,
+                           method=payment.method, payment_method=payment_method_ref,
+                           metadata={"payment_id": payment.public_id,
+                                     "account_number": payment.account.account_number},
+                           return_url=return_url)
+    try:
+        intent = gateway().create_intent(params, payment.idempotency_key)
+    except PaymentDeclined as declined:
+        record_failure(payment.id, declined.code, source="charge")
+        db.session.commit()
+        return SubmitResult(db.session.get(Payment, payment_id))
+    except ProviderUnavailable as exc:
+        # The outcome is unknown: the money may or may not have moved. The payment stays
+        # pending (the amount stays reserved) until Stripe confirms either way.
+        current_app.logger.warning("Stripe unreachable for payment %s: %s", payment.public_id, exc)
+        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment.provider_status = "unreachable"
+        audit.record("payment.provider_unreachable", actor_type="system", subject=payment)
+        db.session.commit()
+        return SubmitResult(payment)
+
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    payment.provider_reference = intent.id
+    apply_intent(payment, intent, source="submit")
+    db.session.commit()
+    return SubmitResult(payment, client_secret=intent.client_secret
+                        if intent.status == "requires_action" else None,
+                        redirect_url=intent.redirect_url, qr_image_url=intent.qr_image_url)
+
+
+# ---------------------------------------------------------------------------------------
+# Recording outcomes (the only place where money moves on our side)
+
+
+def apply_intent(payment: Payment, intent: Intent, *, source: str) -> None:
+    """Bring our record in line with what Stripe says about the intent (caller commits)."""
+    if intent.amount != payment.amount_minor or intent.currency != payment.currency:
+        current_app.logger.error("intent %s does not match payment %s", intent.id, payment.public_id)
+        audit.record("payment.mismatch", actor_type="system", subject=payment,
+                     intent=intent.id, intent_amount=intent.amount)
+        return
+    payment.provider_status = intent.status
+    if intent.status == "succeeded":
+        record_success(payment.id, source=source)
+    elif intent.status in ("requires_payment_method", "canceled"):
+        record_failure(payment.id, intent.failure_code or intent.status, source=source)
+
+
+def _lock(payment_id: int) -> tuple[Payment, Account]:
+    """Lock the payment's account row, then read the payment fresh.
+
+    Every change of a payment's status takes this lock first (``_reserve`` takes it with its
+    UPDATE), so while it is held the status read here is the truth. SQLite has a single
+    writer, which gives the same guarantee there.
+    """
+    account_id = db.session.execute(
+        select(Payment.account_id).where(Payment.id == payment_id)).scalar_one()
+    account = db.session.execute(
+        select(Account).where(Account.id == account_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    return db.session.get(Payment, payment_id, populate_existing=True), account
+
+
+def _receipt_number(payment: Payment, when: datetime) -> str:
+    return f"R{when:%Y%m%d}-{payment.id:07d}"
+
+
+def _set_account_status(account: Account) -> None:
+    if account.overdue_minor == 0 and account.status == "overdue":
+        account.status = "settled"
+    elif account.overdue_minor > 0 and account.status == "settled":
+        account.status = "overdue"
+
+
+def record_success(payment_id: int, *, source: str) -> bool:
+    """Apply a succeeded payment to the account, once. Returns False if it already was."""
+    payment, account = _lock(payment_id)
+    previous = payment.status
+    moved = db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status.in_(("created", "pending", "failed")))
+        .values(status="succeeded", completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    db.session.refresh(payment)
+    if previous in IN_FLIGHT:
+        account.reserved_minor -= payment.amount_minor
+    allocation = allocate(account, payment.amount_minor)
+    for part in ALLOCATION_ORDER:
+        setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") - getattr(allocation, part))
+        setattr(payment, f"applied_{part}_minor", getattr(allocation, part))
+    account.overdue_minor -= allocation.total
+    payment.excess_minor = allocation.excess
+    payment.overdue_after_minor = account.overdue_minor
+    payment.receipt_number = _receipt_number(payment, payment.completed_at)
+    _set_account_status(account)
+    audit.record("payment.succeeded", actor_type="system", subject=payment, source=source,
+                 amount=payment.amount_minor, receipt=payment.receipt_number,
+                 overdue_after=account.overdue_minor, excess=allocation.excess)
+    if allocation.excess:
+        current_app.logger.error("payment %s exceeded the overdue amount by %s: refund it",
+                                 payment.public_id, allocation.excess)
+    return True
+
+
+def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
+    """Mark an attempt failed and release its reservation, once."""
+    payment, account = _lock(payment_id)
+    previous = payment.status
+    moved = db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status.in_(("created", "pending")))
+        .values(status="failed", failure_code=(code or "failed")[:64], completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    db.session.refresh(payment)
+    if previous in IN_FLIGHT:
+        account.reserved_minor -= payment.amount_minor
+    audit.record("payment.failed", actor_type="system", subject=payment, source=source,
+                 code=payment.failure_code)
+    return True
+
+
+def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
+    """Apply a (possibly partial, cumulative) refund: the debt it paid comes back."""
+    payment, account = _lock(payment_id)
+    if payment.status not in ("succeeded", "refunded"):
+        # The refund proves the charge happened, whatever order the events came in.
+        record_success(payment_id, source=source)
+        payment, account = _lock(payment_id)
+    delta = min(refunded_total, payment.amount_minor) - payment.refunded_minor
+    if delta <= 0:
+        return False
+    payment.refunded_minor += delta
+    # Undo in reverse: first money that paid nothing (excess), then principal … fees.
+    remaining = delta
+    from_excess = min(payment.excess_minor, remaining)
+    payment.excess_minor -= from_excess
+    remaining -= from_excess
+    for part in reversed(ALLOCATION_ORDER):
+        applied = getattr(payment, f"applied_{part}_minor")
+        back = min(applied, remaining)
+        setattr(payment, f"applied_{part}_minor", applied - back)
+        setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") + back)
+        account.overdue_minor += back
+        remaining -= back
+    if payment.refunded_minor == payment.amount_minor:
+        payment.status = "refunded"
+    _set_account_status(account)
+    audit.record("payment.refunded", actor_type="system", subject=payment, source=source,
+                 refunded=delta, refunded_total=payment.refunded_minor,
+                 overdue_after=account.overdue_minor)
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# Webhooks, return pages and reconciliation
+
+
+def _payment_by_intent(intent_id: str | None, public_id: str | None) -> Payment | None:
+    if intent_id:
+        found = db.session.execute(
+            select(Payment).where(Payment.provider_reference == intent_id)).scalar_one_or_none()
+        if found:
+            return found
+    if public_id:
+        found = db.session.execute(
+            select(Payment).where(Payment.public_id == public_id)).scalar_one_or_none()
+        # The webhook can beat our own save of the intent id: trust it only if it is unset.
+        if found and found.provider_reference in (None, intent_id):
+            found.provider_reference = intent_id
+            return found
+    return None
+
+
+def handle_webhook(event: dict) -> str:
+    """Act on one verified Stripe event, once. Returns what happened, for the log and tests.
+
+    The caller commits; a duplicate event raises nothing and changes nothing.
+    """
+    payment = None
+    obj = event["data"]["object"]
+    if event["type"].startswith("payment_intent."):
+        payment = _payment_by_intent(obj.get("id"), (obj.get("metadata") or {}).get("payment_id"))
+    elif event["type"] == "charge.refunded":
+        payment = _payment_by_intent(obj.get("payment_intent"), None)
+
+    try:
+        with db.session.begin_nested():
+            db.session.add(ProcessedStripeEvent(event_id=event["id"], event_type=event["type"],
+                                                payment_id=payment.id if payment else None))
+    except IntegrityError:
+        return "duplicate"
+
+    if payment is None:
+        audit.record("stripe.event_ignored", actor_type="system", event=event["id"],
+                     type=event["type"])
+        return "ignored"
+    if event["type"] == "payment_intent.succeeded":
+        intent = Intent.from_stripe(obj)
+        apply_intent(payment, intent, source="webhook")
+        return "succeeded"
+    if event["type"] == "payment_intent.payment_failed":
+        error = obj.get("last_payment_error") or {}
+        record_failure(payment.id, error.get("decline_code") or error.get("code"), source="webhook")
+        return "failed"
+    if event["type"] == "charge.refunded":
+        record_refund(payment.id, obj.get("amount_refunded", 0), source="webhook")
+        return "refunded"
+    audit.record("stripe.event_ignored", actor_type="system", subject=payment,
+                 event=event["id"], type=event["type"])
+    return "ignored"
+
+
+def sync(payment: Payment) -> Payment:
+    """Ask Stripe about a pending payment (the return page, a refresh, reconciliation)."""
+    if payment.status != "pending" or not payment.provider_reference:
+        return payment
+    try:
+        intent = gateway().retrieve_intent(payment.provider_reference)
+    except ProviderUnavailable:
+        return payment
+    apply_intent(payment, intent, source="sync")
+    db.session.commit()
+    return db.session.get(Payment, payment.id, populate_existing=True)
+
+
+def stale_payments(now: datetime | None = None) -> list[Payment]:
+    """Payments still unconfirmed after PAYMENT_CONFIRMATION_MINUTES: staff must look."""
+    cutoff = (now or utcnow()) - timedelta(minutes=current_app.config["PAYMENT_CONFIRMATION_MINUTES"])
+    return list(db.session.execute(
+        select(Payment).where(Payment.status == "pending", Payment.submitted_at < cutoff)
+        .order_by(Payment.submitted_at)
+    ).scalars())
+
+
+def reconcile(now: datetime | None = None) -> list[Payment]:
+    """Re-read every stale payment from Stripe; return those still unresolved."""
+    return [p for p in (sync(p) for p in stale_payments(now)) if p.status == "pending"]
+
+
+def own_payment(borrower, public_id: str) -> Payment | None:
+    """A payment on one of this borrower's accounts, or None."""
+    return db.session.execute(
+        select(Payment).join(Account).where(Payment.public_id == public_id,
+                                            Account.borrower_id == borrower.id)
+    ).scalar_one_or_none()
+
+
+def history(account: Account) -> list[Payment]:
+    """Payments of an account a borrower should see: everything that reached Stripe."""
+    return list(db.session.execute(
+        select(Payment).where(Payment.account_id == account.id, Payment.status != "created")
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+    ).scalars())
