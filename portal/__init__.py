@@ -43,8 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.access.views import bp as access_bp
     from portal.accounts.views import bp as accounts_bp
-    from portal.payments.views import bp as payments_bp
     from portal.errors import init_app as init_errors
+    from portal.payments.views import bp as payments_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(accounts_bp)

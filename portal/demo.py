@@ -78,7 +78,8 @@ def start_fake_stripe(base_url: str) -> LocalStripe | None:
     server = LocalStripe.start()
     secret = "whsec_" + secrets.token_urlsafe(24)
     server.register_webhook(f"{base_url}/stripe/webhook", secret)
-    config.update(STRIPE_SECRET_KEY="sk_test_demo", STRIPE_PUBLISHABLE_KEY="pk_test_demo",
+    # localstripe accepts any key; these are placeholders, not credentials.
+    config.update(STRIPE_SECRET_KEY="sk_test_demo", STRIPE_PUBLISHABLE_KEY="pk_test_demo",  # noqa: S106
                   STRIPE_WEBHOOK_SECRET=secret, STRIPE_API_BASE=server.base_url)
     current_app.extensions.pop("stripe_gateway", None)
     click.echo(f"Fake Stripe (localstripe) on {server.base_url}: pay with card 4242 4242 4242 4242, "

@@ -5,11 +5,10 @@ Revises: c6e02a853783
 Create Date: 2026-11-28 16:55:38.875742
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = 'eeca5b27bdc5'

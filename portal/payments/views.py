@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
@@ -13,8 +12,7 @@ from portal.money import MoneyError, format_money, parse_major
 from portal.payments import service
 from portal.payments.forms import AmountForm, MethodForm
 from portal.payments.gateway import InvalidWebhook, gateway
-from portal.payments.messages import (AMOUNT_PROBLEMS, ATTEMPT_PROBLEMS, FAILURE_REASONS, GENERIC_FAILURE,
-                                      WALLET_NAMES)
+from portal.payments.messages import AMOUNT_PROBLEMS, ATTEMPT_PROBLEMS, FAILURE_REASONS, GENERIC_FAILURE, WALLET_NAMES
 from portal.security import allow_csp
 
 bp = Blueprint("payments", __name__)
