@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -27,7 +28,10 @@ def _pybabel(*args: str) -> None:
 
 
 def extract(output: Path = POT) -> Path:
-    _pybabel("extract", *EXTRACT_ARGS, "-o", str(output), str(ROOT))
+    # From the project root with a relative input, so locations read "templates/…", not a
+    # path on whichever machine ran it.
+    with contextlib.chdir(ROOT):
+        _pybabel("extract", *EXTRACT_ARGS, "-o", str(output), ".")
     return output
 
 

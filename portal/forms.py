@@ -64,6 +64,7 @@ class IdLastFour:
 
     def __call__(self, form, field):
         value = (field.data or "").upper()
-        if len(value) != 4 or not all(ch in ASCII_DIGITS or ch == "X" for ch in value):
+        # Letters too: Hong Kong check digits can be A, and other IDs end in letters.
+        if len(value) != 4 or not value.isascii() or not value.isalnum():
             raise ValidationError(self.message)
         field.data = value

@@ -9,7 +9,7 @@ from babel import Locale
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_name
 from flask import Flask, g
-from flask_babel import format_date, get_locale, get_timezone, get_translations
+from flask_babel import format_date, format_time, get_locale, get_timezone, get_translations
 
 from portal import i18n
 from portal.money import format_money
@@ -63,6 +63,14 @@ def when(value: datetime) -> str:
                                  locale=locale)
 
 
+def clock(value: datetime) -> str:
+    """Just the time (14:05) when it is today for the viewer, else the full moment."""
+    timezone = get_timezone()
+    if value.astimezone(timezone).date() == datetime.now(timezone).date():
+        return format_time(value, "HH:mm")
+    return when(value)
+
+
 def zone_name(timezone: str) -> str:
     """中国时间 / 香港時間 / China Time: how a reader names a time zone."""
     return get_timezone_name(timezone, locale=get_locale())
@@ -74,7 +82,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(
         _gettext, _ngettext, newstyle=True, pgettext=_pgettext, npgettext=_npgettext
     )
-    app.jinja_env.filters.update(money=money, long_date=long_date, when=when, zone_name=zone_name)
+    app.jinja_env.filters.update(money=money, long_date=long_date, when=when, clock=clock, zone_name=zone_name)
     app.jinja_env.globals.update(
         current_locale=i18n.select_locale,
         locale_names=i18n.LOCALE_NAMES,

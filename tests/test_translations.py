@@ -100,3 +100,13 @@ def test_chinese_catalogs_never_call_the_reader_a_debtor():
             for s in as_tuple(m.string):
                 for word in ("欠款人", "老赖", "老賴", "债务人", "債務人", "后果自负", "後果自負"):
                     assert word not in s, (locale, m.id, s)
+
+
+def test_no_template_is_silently_skipped_by_extraction(tmp_path):
+    """Babel drops a whole template it cannot parse (e.g. an unknown {% do %}) without failing."""
+    with catalogs.extract(tmp_path / "fresh.pot").open("rb") as f:
+        extracted_from = {path for m in read_po(f) for path, _ in m.locations}
+    root = catalogs.TRANSLATIONS.parent
+    with_strings = {str(p.relative_to(root)) for p in (root / "templates").rglob("*.html")
+                    if re.search(r"\b(n?gettext|_)\(", p.read_text(encoding="utf-8"))}
+    assert with_strings - extracted_from == set()

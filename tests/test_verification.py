@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
+from portal.access import throttle
 from portal.extensions import limiter
 from portal.models import AuditEvent, BorrowerSession
 from tests.factories import AccountFactory
@@ -85,9 +87,16 @@ def test_five_failures_lock_the_link_for_30_minutes_and_say_until_when(client, d
     assert page.status_code == 429
     text = text_of(page)
     assert re.search(r"\d{1,2}:\d{2}", text), text
-    # Even the right answers are refused while locked.
-    page = verify(client, account)
+    # While locked the form is gone (nothing to type in vain), and the lender's phone is there.
+    page = client.get("/verify")
     assert page.status_code == 429
+    assert page.soup.find("input", id="date_of_birth") is None
+    assert page.soup.find("a", href=f"tel:{account.lender.contact_phone}")
+    # Even the right answers, posted anyway, are refused while locked.
+    token = page.soup.find("input", attrs={"name": "csrf_token"})["value"]
+    refused = client.post("/verify", data={"csrf_token": token, "date_of_birth": "19900512",
+                                           "id_last4": account.borrower.national_id_last4})
+    assert refused.status_code == 429
     assert client.get("/dashboard").status_code == 302
     events = db.session.execute(select(AuditEvent.details).where(
         AuditEvent.action == "verification.failed")).scalars().all()
@@ -100,7 +109,7 @@ def test_the_lock_covers_every_link_and_the_sign_in_form_for_that_account(client
     for _ in range(5):
         verify(client, account, dob="19800101")
     open_link(client, account)  # a second, fresh link
-    assert verify(client, account).status_code == 429
+    assert client.get("/verify").status_code == 429
     page = client.submit("/sign-in", {"account_number": account.account_number,
                                       "date_of_birth": "19900512",
                                       "id_last4": account.borrower.national_id_last4})
@@ -119,21 +128,46 @@ def test_a_success_resets_the_failure_count(client, db):
         assert verify(client, account, dob="19800101").status_code == 400
 
 
-def test_one_address_cannot_walk_through_many_accounts(client, db):
-    accounts = AccountFactory.create_batch(6)
-    statuses = []
-    for account in accounts:
-        open_link(client, account)
+def test_one_address_cannot_walk_through_many_accounts(app, db):
+    """Many accounts, each under its own limit, from one address: the address is paused."""
+    from portal.access.service import create_link, verify_link
+
+    limit = throttle.PER_IP.max_failures
+    outcomes = []
+    for account in AccountFactory.create_batch(limit // 4 + 1):
+        link, _ = create_link(account)
         for _ in range(4):  # stay under each account's own limit
-            statuses.append(verify(client, account, dob="19800101").status_code)
-    assert statuses[:19] == [400] * 19
-    assert set(statuses[19:]) == {429}
-    # Other addresses are unaffected.
+            outcomes.append(verify_link(link, date(1980, 1, 1), "0000", "203.0.113.9"))
+    assert all(o.tries_left is not None for o in outcomes[:limit - 1])
+    assert all(o.locked_by == "network" for o in outcomes[limit - 1:])
+    # Another address is unaffected, and the same person on Wi-Fi can go on.
     other = AccountFactory()
-    elsewhere = client.application.test_client()
-    elsewhere.environ_base["REMOTE_ADDR"] = "10.9.9.9"
-    elsewhere.get(f"/r/{make_link(other)}")
-    assert verify(elsewhere, other).status_code == 303
+    link, _ = create_link(other)
+    assert verify_link(link, other.borrower.date_of_birth, other.borrower.national_id_last4,
+                       "198.51.100.7").borrower == other.borrower
+
+
+def test_a_network_pause_says_it_is_not_the_persons_fault(client, db):
+    account = AccountFactory()
+    open_link(client, account)
+    with client.application.app_context():
+        for _ in range(throttle.PER_IP.max_failures):
+            throttle.record_failure(throttle.PER_IP, "127.0.0.1")
+    page = client.get("/verify")
+    assert page.status_code == 429
+    text = text_of(page)
+    assert "不是因为您填写有误" in text and "Wi-Fi" in text
+
+
+def test_too_many_posts_a_minute_get_a_calm_page(client, db):
+    account = AccountFactory()
+    open_link(client, account)
+    token = client.get("/verify").soup.find("input", attrs={"name": "csrf_token"})["value"]
+    statuses = [client.post("/verify", data={"csrf_token": token, "date_of_birth": "x"}).status_code
+                for _ in range(31)]
+    assert statuses[:30] == [400] * 30 and statuses[30] == 429
+    last = client.post("/verify", data={"csrf_token": token})
+    assert last.status_code == 429 and last.soup.h1
 
 
 def _token(client):
@@ -248,7 +282,7 @@ def test_verification_fails_closed_when_the_lockout_store_is_down(db, make_app):
     code = make_link(account)
     browser = broken.test_client()
     browser.get(f"/r/{code}")
-    page = verify(browser, account)
+    page = browser.get("/verify")
     assert page.status_code == 503
     assert "try again" in text_of(page) or "再试" in text_of(page)
     assert browser.get("/dashboard").status_code == 302

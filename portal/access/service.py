@@ -42,7 +42,8 @@ def create_link(
     link = ReminderLink(
         code_hash=hash_code(code),
         account=account,
-        locale=locale,
+        # The page opens in the borrower's own language unless the sender chose another.
+        locale=locale or account.borrower.locale,
         channel=channel,
         expires_at=utcnow() + timedelta(days=days),
     )
@@ -108,11 +109,36 @@ def record_open(link: ReminderLink) -> None:
 
 @dataclass(frozen=True)
 class Verification:
-    """The outcome of one attempt: a borrower, or tries left, or a lock with its end."""
+    """The outcome of one attempt: a borrower, or tries left, or a lock with its end.
+
+    ``locked_by`` says whose lock it is: "account" (wrong answers for this account) or
+    "network" (many failures from this address, perhaps by strangers sharing it).
+    """
 
     borrower: Borrower | None = None
     tries_left: int | None = None
     locked_until: datetime | None = None
+    locked_by: str | None = None
+
+
+def _account_key(account: Account) -> str:
+    return f"{account.lender_id}:{account.account_number}"
+
+
+def _lock_in_force(account_key: str | None, ip: str) -> Verification | None:
+    checks = [(throttle.PER_ACCOUNT, account_key, "account"), (throttle.PER_IP, ip, "network")]
+    for rule, key, whose in checks:
+        if key is None:
+            continue
+        until = throttle.locked_until(rule, key)
+        if until:
+            return Verification(locked_until=until, locked_by=whose)
+    return None
+
+
+def current_lock(account: Account | None, ip: str) -> Verification | None:
+    """A lock already in force, so the page can say so before anyone types anything."""
+    return _lock_in_force(_account_key(account) if account else None, ip)
 
 
 def _answers_match(borrower: Borrower, date_of_birth: date, id_last4: str) -> bool:
@@ -126,10 +152,9 @@ def _verify(
     account_key: str, borrower: Borrower | None, date_of_birth: date, id_last4: str, ip: str,
     *, method: str, subject,
 ) -> Verification:
-    for rule, key in ((throttle.PER_ACCOUNT, account_key), (throttle.PER_IP, ip)):
-        until = throttle.locked_until(rule, key)
-        if until:
-            return Verification(locked_until=until)
+    locked = _lock_in_force(account_key, ip)
+    if locked:
+        return locked
 
     if borrower is not None and _answers_match(borrower, date_of_birth, id_last4):
         throttle.clear(throttle.PER_ACCOUNT, account_key)
@@ -141,15 +166,16 @@ def _verify(
     _, ip_lock = throttle.record_failure(throttle.PER_IP, ip)
     audit.record("verification.failed", actor_type="borrower", subject=subject, ip=ip,
                  method=method, locked=bool(account_lock or ip_lock))
-    until = account_lock or ip_lock
-    if until:
-        return Verification(locked_until=until)
+    if account_lock:
+        return Verification(locked_until=account_lock, locked_by="account")
+    if ip_lock:
+        return Verification(locked_until=ip_lock, locked_by="network")
     return Verification(tries_left=tries_left)
 
 
 def verify_link(link: ReminderLink, date_of_birth: date, id_last4: str, ip: str) -> Verification:
     account = link.account
-    return _verify(f"{account.lender_id}:{account.account_number}", account.borrower,
+    return _verify(_account_key(account), account.borrower,
                    date_of_birth, id_last4, ip, method="link", subject=link)
 
 
@@ -165,6 +191,6 @@ def verify_account_number(
         (a for a in matches if _answers_match(a.borrower, date_of_birth, id_last4)),
         matches[0] if matches else None,
     )
-    key = f"{account.lender_id}:{account.account_number}" if account else f"?:{account_number}"
+    key = _account_key(account) if account else f"?:{account_number}"
     return _verify(key, account.borrower if account else None, date_of_birth, id_last4, ip,
                    method="sign_in", subject=account)

@@ -28,10 +28,11 @@ class Rule:
 
 
 # After 5 wrong answers for one account (via any of its links or the sign-in form), checking
-# pauses for 30 minutes. One address may fail 20 times an hour across all accounts, which is
-# plenty for a family sharing a phone and stops anyone walking through many links.
+# pauses for 30 minutes. One address may fail 50 times an hour across all accounts: mobile
+# carriers put many phones behind one address (CGNAT), so the limit must leave room for
+# strangers' mistakes while still stopping anyone walking through many links.
 PER_ACCOUNT = Rule("account", max_failures=5, window_seconds=30 * 60, lock_seconds=30 * 60)
-PER_IP = Rule("ip", max_failures=20, window_seconds=60 * 60, lock_seconds=60 * 60)
+PER_IP = Rule("ip", max_failures=50, window_seconds=60 * 60, lock_seconds=60 * 60)
 
 
 def _storage():

@@ -78,7 +78,9 @@ def verify():
     lender = link.account.lender
     form = VerifyForm()
     if request.method == "GET":
-        return render_template("access/verify.html", form=form, lender=lender)
+        locked = service.current_lock(link.account, _client_ip())
+        return render_template("access/verify.html", form=form, lender=lender, result=locked), (
+            429 if locked else 200)
 
     if not session.get("link_counted"):
         service.record_open(link)

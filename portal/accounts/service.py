@@ -19,6 +19,14 @@ def accounts_of(borrower: Borrower) -> list[Account]:
     )
 
 
+def overdue_totals(accounts: list[Account]) -> list[tuple[str, int]]:
+    """The total overdue per currency: [(currency, minor units)], one entry per currency."""
+    totals: dict[str, int] = {}
+    for account in accounts:
+        totals[account.currency] = totals.get(account.currency, 0) + account.overdue_minor
+    return list(totals.items())
+
+
 def own_account(borrower: Borrower, account_id: int) -> Account | None:
     """An account of this borrower, or None: another borrower's account does not exist here."""
     return db.session.execute(

@@ -26,9 +26,10 @@ FEATURE_TITLES = {
 @login_required
 def dashboard():
     borrower = current_user.borrower
+    accounts = service.accounts_of(borrower)
     return render_template(
-        "accounts/dashboard.html", borrower=borrower, lender=borrower.lender,
-        accounts=service.accounts_of(borrower), status_labels=STATUS_LABELS,
+        "accounts/dashboard.html", borrower=borrower, lender=borrower.lender, accounts=accounts,
+        totals=service.overdue_totals(accounts), status_labels=STATUS_LABELS,
     )
 
 

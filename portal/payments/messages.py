@@ -10,8 +10,8 @@ AMOUNT_PROBLEMS = {
     "too_many_decimals": _l("Enter the amount with at most 2 decimal places, for example 500.50."),
     "too_large": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
     "above_balance": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
-    "below_minimum": _l("The smallest amount you can pay this way is %(minimum)s. You can also "
-                        "pay the whole overdue amount."),
+    "below_minimum": _l("The smallest amount you can pay this way is %(minimum)s, unless you pay "
+                        "the whole overdue amount."),
     "unknown_currency": _l("Enter the amount you want to pay, for example 500.00."),
 }
 ATTEMPT_PROBLEMS = {
@@ -34,7 +34,7 @@ FAILURE_REASONS = {
 }
 GENERIC_FAILURE = _l("The payment could not be completed.")
 PAYMENT_LABELS = {
-    "created": _l("Not sent"),
+    "created": _l("Not started"),
     "pending": _l("Being confirmed"),
     "succeeded": _l("Paid"),
     "failed": _l("Did not go through"),

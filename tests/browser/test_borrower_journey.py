@@ -20,8 +20,8 @@ def shot(page, name):
 
 
 @pytest.mark.parametrize("locale,texts", [
-    ("zh_Hans", {"wrong": "您还可以尝试4次", "amount": "¥9,359.75", "heading": "逾期金额"}),
-    ("en", {"wrong": "You can try 4 more times", "amount": "CN¥9,359.75",
+    ("zh_Hans", {"wrong": "如果再有4次未能通过", "amount": "¥9,359.75", "heading": "逾期金额"}),
+    ("en", {"wrong": "After 4 more unsuccessful tries", "amount": "CN¥9,359.75",
             "heading": "Overdue amount"}),
 ])
 def test_link_wrong_answer_then_right_answer_shows_the_overdue_amount(

@@ -16,8 +16,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 @pytest.fixture
 def webhooks(stripe_server, live_server):
+    """localstripe posts real signed webhooks to the live server during this test only.
+
+    Afterwards they go nowhere: a late webhook must not reach the live server while a later
+    test runs inside a rolled-back transaction.
+    """
     stripe_server.register_webhook(f"{live_server}/stripe/webhook", WEBHOOK_SECRET)
-    return stripe_server
+    yield stripe_server
+    stripe_server.register_webhook("http://127.0.0.1:9/nowhere", WEBHOOK_SECRET)
 
 
 def signed_in_on_pay_page(phone, live_server, account, locale):
