@@ -30,11 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import database, i18n, security, templating  # noqa: F401 (database: listeners)
     from portal.access import sessions
-    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+    from portal.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     sessions.init_app(app, login_manager)

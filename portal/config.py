@@ -103,6 +103,12 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LINK_DEFAULT_EXPIRY_DAYS": int(env.get("LINK_DEFAULT_EXPIRY_DAYS", "14")),
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
+        # Flask-Compress leaves streamed files (static assets) unclosed; leave those to the
+        # proxy, which serves static files in production anyway.
+        "COMPRESS_STREAMS": False,
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
+                               "application/json", "application/problem+json", "image/svg+xml"],
         "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
         # Stripe: real in production; `portal demo` starts localstripe when no key is set.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),

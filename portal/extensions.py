@@ -1,6 +1,7 @@
 """Extension objects, created unbound so that create_app() can configure them in order."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -23,5 +24,8 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# gzip/brotli from the app itself, so a phone on a slow network gets small pages even without
+# a compressing proxy in front.
+compress = Compress()
 # Limits are declared per view; storage comes from RATELIMIT_STORAGE_URI (Redis in production).
 limiter = Limiter(key_func=get_remote_address)

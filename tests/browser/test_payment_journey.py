@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +25,9 @@ def webhooks(stripe_server, live_server):
     """
     stripe_server.register_webhook(f"{live_server}/stripe/webhook", WEBHOOK_SECRET)
     yield stripe_server
+    # localstripe sends each webhook about a second after the event: let this test's land here
+    # rather than in the middle of the next test.
+    time.sleep(1.5)
     stripe_server.register_webhook("http://127.0.0.1:9/nowhere", WEBHOOK_SECRET)
 
 
