@@ -44,12 +44,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal.access.views import bp as access_bp
     from portal.accounts.views import bp as accounts_bp
+    from portal.api.views import bp as api_bp
     from portal.errors import init_app as init_errors
     from portal.payments.views import bp as payments_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(api_bp)
     init_errors(app)
 
     from portal.cli import register

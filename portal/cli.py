@@ -165,6 +165,104 @@ def payments_reconcile() -> None:
     click.echo(f"Reconciled; {len(left)} still unconfirmed.")
 
 
+@click.group("api-client")
+def api_client_group() -> None:
+    """Credentials for lenders' systems."""
+
+
+@api_client_group.command("create")
+@click.argument("name")
+@click.option("--lender", "lender_code", required=True, help="Lender code the client acts for.")
+@click.option("--scopes", required=True,
+              help="Comma-separated: accounts:write, links:write, events:read.")
+@click.option("--webhook-url", help="Where outbound events are POSTed (https in production).")
+@with_appcontext
+def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str | None) -> None:
+    """Create a client and print its bearer token (shown once, never stored)."""
+    from portal.api.clients import create_client
+    from portal.models import Lender
+
+    lender = db.session.execute(select(Lender).where(Lender.code == lender_code)).scalar_one_or_none()
+    if lender is None:
+        raise click.ClickException(f"no lender {lender_code!r}")
+    try:
+        client, token = create_client(name, lender, [s.strip() for s in scopes.split(",") if s.strip()],
+                                      webhook_url=webhook_url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"Client {client.name} for {lender.code} with scopes {client.scopes}.")
+    click.echo(f"Bearer token (shown once; store it safely): {token}")
+    if client.webhook_secret:
+        click.echo(f"Webhook signing secret: {client.webhook_secret}")
+
+
+@api_client_group.command("disable")
+@click.argument("name")
+@with_appcontext
+def api_client_disable(name: str) -> None:
+    """Stop a client's token from working and its webhooks from being sent."""
+    from portal.api.clients import disable_client
+    from portal.models import ApiClient
+
+    client = db.session.execute(select(ApiClient).where(ApiClient.name == name)).scalar_one_or_none()
+    if client is None:
+        raise click.ClickException(f"no client {name!r}")
+    disable_client(client)
+    db.session.commit()
+    click.echo("disabled")
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Outbound events for lenders' systems."""
+
+
+@outbox_group.command("run")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@with_appcontext
+def outbox_run(once: bool) -> None:
+    """Deliver events to clients' webhooks until stopped (SIGTERM / Ctrl+C)."""
+    import signal
+
+    from portal.outbox import delivery
+
+    if once:
+        result = delivery.deliver_due()
+        click.echo(f"{result.delivered} delivered, {result.failed} to retry, {result.dead} dead.")
+        return
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    click.echo("Delivering outbox events (Ctrl+C to stop).")
+    try:
+        delivery.run(stop=lambda: bool(stopping))
+    except KeyboardInterrupt:
+        pass
+
+
+@outbox_group.command("dead")
+@with_appcontext
+def outbox_dead() -> None:
+    """List deliveries that were given up on."""
+    from portal.outbox import delivery
+
+    dead = delivery.dead_letters()
+    for item in dead:
+        click.echo(f"{item.id}  {item.event.event_id}  {item.event.type}  to {item.client.name}  "
+                   f"after {item.attempts} attempts: {item.last_error}")
+    click.echo(f"{len(dead)} dead delivery(ies).")
+
+
+@outbox_group.command("retry")
+@click.argument("delivery_ids", nargs=-1, type=int)
+@with_appcontext
+def outbox_retry(delivery_ids: tuple[int, ...]) -> None:
+    """Queue dead deliveries again (all of them, or the ids given)."""
+    from portal.outbox import delivery
+
+    click.echo(f"{delivery.retry_dead(list(delivery_ids) or None)} queued again.")
+
+
 @click.group("i18n")
 def i18n_group() -> None:
     """Translation catalogs (see README: adding a string)."""
@@ -190,5 +288,6 @@ def i18n_compile() -> None:
 
 
 def register(app) -> None:
-    for command in (import_command, link_group, demo_command, payments_group, i18n_group):
+    for command in (import_command, link_group, demo_command, payments_group, api_client_group,
+                    outbox_group, i18n_group):
         app.cli.add_command(command)

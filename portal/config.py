@@ -118,4 +118,7 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE"),
         # A payment the webhook has not confirmed after this long is listed for staff.
         "PAYMENT_CONFIRMATION_MINUTES": int(env.get("PAYMENT_CONFIRMATION_MINUTES", "30")),
+        # Outbound webhooks may go to http and private addresses only outside production
+        # (local receivers in development and tests); production refuses them (SSRF).
+        "OUTBOX_ALLOW_PRIVATE_URLS": not production,
     }

@@ -1,6 +1,6 @@
 """Every error is a page that says what happened and what to do next, never a stack trace."""
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -21,6 +21,10 @@ HEADINGS = {
 
 
 def _page(status: int, reason: str | None = None):
+    if request.path.startswith("/api/"):
+        from portal.api.views import api_error
+
+        return api_error(status)
     shown = status if status in HEADINGS else (500 if status >= 500 else 400)
     return render_template("errors/error.html", status=shown, reason=reason,
                            headings=HEADINGS), status

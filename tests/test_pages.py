@@ -23,7 +23,10 @@ def test_the_crawl_covers_every_route(app):
                "/accounts/<int:account_id>", "/accounts/<int:account_id>/pay",
                # payment pages: crawled in every state by tests/test_payment_pages.py
                "/payments/<public_id>", "/payments/<public_id>/card", "/payments/<public_id>/wallet",
-               "/stripe/webhook"}
+               "/stripe/webhook",
+               # JSON API: tests/api/ and the schemathesis run
+               "/api/v1/accounts/<path:account_number>", "/api/v1/accounts:batch", "/api/v1/events",
+               "/api/v1/openapi.json", "/api/v1/reminder-links", "/api/v1/reminder-links/<code>"}
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 
 

@@ -16,6 +16,7 @@ from portal.access import throttle
 from portal.extensions import db
 from portal.models import Account, Borrower, ReminderLink
 from portal.models.types import utcnow
+from portal.outbox.events import emit
 
 # 12 random bytes = 96 bits, which base64url writes in exactly 16 characters: SMS-short.
 CODE_BYTES = 12
@@ -105,6 +106,8 @@ def record_open(link: ReminderLink) -> None:
     link.opened_count += 1
     link.last_opened_at = utcnow()
     audit.record("link.opened", actor_type="borrower", subject=link, opened_count=link.opened_count)
+    emit("link.opened", lender_id=link.account.lender_id, account=link.account,
+         data={"channel": link.channel, "opened_count": link.opened_count})
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,9 @@ def _verify(
         throttle.clear(throttle.PER_ACCOUNT, account_key)
         audit.record("borrower.signed_in", actor_type="borrower", actor_id=borrower.id,
                      subject=borrower, ip=ip, method=method)
+        emit("borrower.signed_in", lender_id=borrower.lender_id,
+             account=subject if isinstance(subject, Account) else subject.account,
+             data={"method": method})
         return Verification(borrower=borrower)
 
     tries_left, account_lock = throttle.record_failure(throttle.PER_ACCOUNT, account_key)

@@ -3,6 +3,7 @@
 from portal.models.account import ACCOUNT_STATUSES, Account
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
+from portal.models.integration import SCOPES, ApiClient, IdempotentRequest, OutboxDelivery, OutboxEvent
 from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession
 from portal.models.payment import PAYMENT_STATUSES, Payment, ProcessedStripeEvent
@@ -10,7 +11,12 @@ from portal.models.reminder_link import ReminderLink
 
 __all__ = [
     "ACCOUNT_STATUSES",
+    "SCOPES",
     "Account",
+    "ApiClient",
+    "IdempotentRequest",
+    "OutboxDelivery",
+    "OutboxEvent",
     "AuditEvent",
     "Borrower",
     "BorrowerSession",

@@ -32,6 +32,7 @@ from portal import audit
 from portal.extensions import db
 from portal.models import Account, Payment, ProcessedStripeEvent
 from portal.models.types import utcnow
+from portal.outbox.events import emit
 from portal.payments.gateway import Intent, PaymentDeclined, ProviderUnavailable, gateway, intent_params
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
@@ -252,9 +253,17 @@ def _receipt_number(payment: Payment, when: datetime) -> str:
     return f"R{when:%Y%m%d}-{payment.id:07d}"
 
 
+def _payment_data(payment: Payment, account: Account) -> dict:
+    return {"payment_id": payment.public_id, "amount": payment.amount_minor,
+            "currency": payment.currency, "method": payment.method,
+            "receipt_number": payment.receipt_number, "refunded": payment.refunded_minor,
+            "overdue_after": account.overdue_minor, "provider_reference": payment.provider_reference}
+
+
 def _set_account_status(account: Account) -> None:
     if account.overdue_minor == 0 and account.status == "overdue":
         account.status = "settled"
+        emit("account.settled", lender_id=account.lender_id, account=account)
     elif account.overdue_minor > 0 and account.status == "settled":
         account.status = "overdue"
 
@@ -283,6 +292,8 @@ def record_success(payment_id: int, *, source: str) -> bool:
     payment.overdue_after_minor = account.overdue_minor
     payment.receipt_number = _receipt_number(payment, payment.completed_at)
     _set_account_status(account)
+    emit("payment.succeeded", lender_id=account.lender_id, account=account,
+         data=_payment_data(payment, account))
     audit.record("payment.succeeded", actor_type="system", subject=payment, source=source,
                  amount=payment.amount_minor, receipt=payment.receipt_number,
                  overdue_after=account.overdue_minor, excess=allocation.excess)
@@ -309,6 +320,8 @@ def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
         account.reserved_minor -= payment.amount_minor
     audit.record("payment.failed", actor_type="system", subject=payment, source=source,
                  code=payment.failure_code)
+    emit("payment.failed", lender_id=account.lender_id, account=account,
+         data={**_payment_data(payment, account), "failure_code": payment.failure_code})
     return True
 
 
@@ -338,6 +351,8 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
     if payment.refunded_minor == payment.amount_minor:
         payment.status = "refunded"
     _set_account_status(account)
+    emit("payment.refunded", lender_id=account.lender_id, account=account,
+         data={**_payment_data(payment, account), "refunded_now": delta})
     audit.record("payment.refunded", actor_type="system", subject=payment, source=source,
                  refunded=delta, refunded_total=payment.refunded_minor,
                  overdue_after=account.overdue_minor)

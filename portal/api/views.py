@@ -1,0 +1,305 @@
+"""JSON API for lenders' systems, versioned under /api/v1. Thin: decisions live in services."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal import audit
+from portal.access.service import create_link, link_url, look_up_link, revoke_link
+from portal.api.clients import client_for_token
+from portal.api.openapi import document
+from portal.api.problems import ApiProblem, for_status, problem_response
+from portal.extensions import csrf, db, limiter
+from portal.imports.service import COLUMNS, check_consistency, upsert, validate_row
+from portal.models import Account, IdempotentRequest
+from portal.money import format_major_plain
+from portal.outbox.events import feed
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot apply
+
+MAX_BODY = 2 * 1024 * 1024
+MAX_BATCH = 1000
+# Fields a client sends for one account; lender fields come from the client itself.
+ACCOUNT_FIELDS = tuple(c for c in COLUMNS if c not in ("lender_code", "lender_name", "account_number"))
+STRING_ONLY = {"principal", "interest", "penalty_interest", "fees", "overdue_amount"}
+
+
+def _rate_key() -> str:
+    """Per client: the bucket is keyed by the token's hash, so only its holder can drain it."""
+    token = request.headers.get("Authorization", "")
+    return "api:" + hashlib.sha256(token.encode()).hexdigest() if token else "api-ip:" + (
+        request.remote_addr or "")
+
+
+limiter.limit("600 per minute", key_func=_rate_key)(bp)
+
+
+@bp.before_request
+def _authenticate():
+    request.max_content_length = MAX_BODY
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    client = client_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if client is None:
+        raise ApiProblem(401, "unauthenticated", "A valid bearer token is required",
+                         headers={"WWW-Authenticate": 'Bearer realm="portal"'})
+    g.api_client = client
+    return None
+
+
+@bp.after_request
+def _audit(response):
+    client = g.get("api_client")
+    if client is not None:
+        # Every call is audited, whatever the outcome.
+        audit.record("api.call", actor_type="api", actor_id=client.id, ip=request.remote_addr,
+                     method=request.method, path=request.path, status=response.status_code)
+        db.session.commit()
+    return response
+
+
+@bp.errorhandler(ApiProblem)
+def _problem(problem: ApiProblem):
+    db.session.rollback()
+    return problem_response(problem)
+
+
+def requires(scope: str):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not g.api_client.has_scope(scope):
+                raise ApiProblem(403, "insufficient_scope", f"This client lacks the {scope} scope")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def _json_body() -> dict:
+    if not request.is_json:
+        raise ApiProblem(415, "unsupported_media_type", "Send JSON with Content-Type: application/json")
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiProblem(400, "invalid_json", "The body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiProblem(400, "invalid_body", "The body must be a JSON object",
+                         errors=[{"pointer": "", "detail": "must be an object"}])
+    return body
+
+
+def idempotent(view):
+    """Replay the first response to a repeated Idempotency-Key; refuse a reused key."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(*args, **kwargs)
+        if len(key) > 255:
+            raise ApiProblem(400, "invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
+        client = g.api_client
+        fingerprint = hashlib.sha256(
+            request.method.encode() + request.path.encode() + request.get_data(cache=True)).hexdigest()
+
+        def stored():
+            return db.session.execute(select(IdempotentRequest).where(
+                IdempotentRequest.client_id == client.id, IdempotentRequest.key == key)
+            ).scalar_one_or_none()
+
+        def replay(record):
+            if record.request_hash != fingerprint:
+                raise ApiProblem(422, "idempotency_key_reused",
+                                 "This Idempotency-Key was used for a different request")
+            response = jsonify(json.loads(record.body))
+            response.status_code = record.status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+
+        if (record := stored()) is not None:
+            return replay(record)
+        response = view(*args, **kwargs)
+        if response.status_code < 500:
+            db.session.add(IdempotentRequest(client_id=client.id, key=key, request_hash=fingerprint,
+                                             status=response.status_code,
+                                             body=response.get_data(as_text=True) or "null"))
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # The same key raced in at the same moment: its change won, ours is rolled back.
+            db.session.rollback()
+            return replay(stored())
+        return response
+    return wrapper
+
+
+def _row(item: dict, pointer: str, account_number: str | None = None) -> tuple[dict, list[dict]]:
+    """Turn one JSON account into an import row; type errors become pointed problems."""
+    errors = []
+    allowed = set(ACCOUNT_FIELDS) | ({"account_number"} if account_number is None else set())
+    for name in sorted(set(item) - allowed):
+        errors.append({"pointer": f"{pointer}/{name}", "detail": "is not a known field"})
+    row = {"lender_code": g.api_client.lender.code, "lender_name": g.api_client.lender.name,
+           "account_number": account_number}
+    for name in ACCOUNT_FIELDS + (("account_number",) if account_number is None else ()):
+        value = item.get(name)
+        if value is None:
+            row[name] = ""
+        elif isinstance(value, str):
+            row[name] = value
+        elif name == "days_past_due" and isinstance(value, int) and not isinstance(value, bool):
+            row[name] = str(value)
+        else:
+            detail = ('must be a string such as "1234.56" (amounts never travel as numbers)'
+                      if name in STRING_ONLY else "must be a string")
+            errors.append({"pointer": f"{pointer}/{name}", "detail": detail})
+            row[name] = ""
+    return row, errors
+
+
+def _validate(items: list[tuple[dict, str]]):
+    """Validate every account like the CSV import does; all problems, each with its pointer."""
+    records, errors = [], []
+    for position, (row, pointer) in enumerate(items):
+        record, row_errors = validate_row(position, row)
+        errors += [{"pointer": f"{pointer}/{e.field}", "detail": e.message} for e in row_errors]
+        if record:
+            records.append(record)
+    pointers = {position: pointer for position, (_, pointer) in enumerate(items)}
+    errors += [{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message}
+               for e in check_consistency(records)]
+    return records, errors
+
+
+def _account_json(account: Account) -> dict:
+    return {"account_number": account.account_number, "status": account.status,
+            "currency": account.currency,
+            "overdue_amount": format_major_plain(account.overdue_minor, account.currency),
+            "last_synced_at": account.last_synced_at.isoformat().replace("+00:00", "Z")}
+
+
+def _invalid(errors: list[dict]):
+    raise ApiProblem(422, "validation_failed", "Some fields are not valid; nothing was changed",
+                     errors=errors)
+
+
+@bp.put("/accounts/<path:account_number>")
+@requires("accounts:write")
+@idempotent
+def put_account(account_number: str):
+    body = _json_body()
+    row, type_errors = _row(body, "", account_number=account_number)
+    records, errors = _validate([(row, "")])
+    if type_errors or errors:
+        _invalid(type_errors + errors)
+    result = upsert(records, actor_type="api", actor_id=g.api_client.id)
+    account = db.session.execute(select(Account).where(
+        Account.lender_id == g.api_client.lender_id, Account.account_number == account_number)
+    ).scalar_one()
+    db.session.commit()
+    response = jsonify(_account_json(account))
+    response.status_code = 201 if result.created else 200
+    return response
+
+
+@bp.post("/accounts:batch")
+@requires("accounts:write")
+@idempotent
+def batch_accounts():
+    body = _json_body()
+    items = body.get("accounts")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        _invalid([{"pointer": "/accounts", "detail": f"must be a list of 1 to {MAX_BATCH} accounts"}])
+    rows, type_errors = [], []
+    for index, item in enumerate(items):
+        pointer = f"/accounts/{index}"
+        if not isinstance(item, dict):
+            type_errors.append({"pointer": pointer, "detail": "must be an object"})
+            continue
+        row, row_type_errors = _row(item, pointer)
+        type_errors += row_type_errors
+        rows.append((row, pointer))
+    records, errors = _validate(rows)
+    if type_errors or errors:
+        _invalid(type_errors + errors)
+    result = upsert(records, actor_type="api", actor_id=g.api_client.id)
+    db.session.commit()
+    return jsonify(created=result.created, updated=result.updated, unchanged=result.unchanged)
+
+
+@bp.post("/reminder-links")
+@requires("links:write")
+@idempotent
+def create_reminder_link():
+    body = _json_body()
+    errors = []
+    number = body.get("account_number")
+    lang = body.get("lang")
+    days = body.get("expires_in_days", None)
+    channel = body.get("channel", "sms")
+    if not isinstance(number, str) or not number:
+        errors.append({"pointer": "/account_number", "detail": "is required"})
+    if lang is not None and lang not in ("zh_Hans", "zh_Hant", "en"):
+        errors.append({"pointer": "/lang", "detail": "must be zh_Hans, zh_Hant or en"})
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90):
+        errors.append({"pointer": "/expires_in_days", "detail": "must be a whole number from 1 to 90"})
+    if channel not in ("sms", "email", "app", "letter"):
+        errors.append({"pointer": "/channel", "detail": "must be sms, email, app or letter"})
+    if errors:
+        _invalid(errors)
+    account = db.session.execute(select(Account).where(
+        Account.lender_id == g.api_client.lender_id, Account.account_number == number)
+    ).scalar_one_or_none()
+    if account is None:
+        raise ApiProblem(404, "account_not_found", "No account with this number at your lender")
+    link, code = create_link(account, locale=lang, expires_days=days, channel=channel,
+                             actor_type="api", actor_id=g.api_client.id)
+    db.session.commit()
+    response = jsonify(url=link_url(code), code=code,
+                       expires_at=link.expires_at.isoformat().replace("+00:00", "Z"))
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/reminder-links/<code>")
+@requires("links:write")
+def delete_reminder_link(code: str):
+    found = look_up_link(code)
+    if found.link is None or found.link.account.lender_id != g.api_client.lender_id:
+        raise ApiProblem(404, "link_not_found", "No such reminder link")
+    revoke_link(found.link, actor_type="api", actor_id=g.api_client.id)
+    db.session.commit()
+    return "", 204
+
+
+@bp.get("/events")
+@requires("events:read")
+def list_events():
+    try:
+        after = int(request.args.get("after", "0"))
+        limit = int(request.args.get("limit", "100"))
+    except ValueError as exc:
+        raise ApiProblem(400, "invalid_parameter", "after and limit must be whole numbers") from exc
+    if after < 0 or not 1 <= limit <= 500:
+        raise ApiProblem(400, "invalid_parameter", "after must be ≥ 0 and limit from 1 to 500")
+    events = feed(g.api_client.lender_id, after, limit)
+    return jsonify(events=[{**e.payload, "cursor": e.id} for e in events],
+                   next_cursor=events[-1].id if events else after)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+def api_error(status: int):
+    """Problem details for HTTP errors on /api paths (used by the app's error handlers)."""
+    return problem_response(for_status(status))

@@ -1,0 +1,215 @@
+"""Delivering outbox events to lenders' webhooks: signed, in order per account, at least once.
+
+* Each round claims due deliveries with a conditional UPDATE of ``locked_until`` (and, on
+  PostgreSQL, ``FOR UPDATE SKIP LOCKED``), so several workers never send the same delivery
+  at the same time.
+* Only the oldest undelivered event of an account is claimable for a client, so each
+  client receives an account's events in order.
+* Failures back off exponentially with jitter; after three days a delivery is dead-lettered
+  and listed for administrators (``portal outbox dead``).
+* Receivers de-duplicate on the stable event id: delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import requests
+from flask import current_app
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import OutboxDelivery
+from portal.models.types import utcnow
+from portal.outbox.events import RETRY_FOR
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "Portal-Signature"
+LOCK = timedelta(seconds=60)
+FIRST_RETRY = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=6)
+TIMEOUT = (3.05, 10)  # connect, read (seconds)
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>``, like Stripe's scheme."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300, now: float | None = None) -> bool:
+    """The receiver's side (documented in the README): constant-time, with a replay window."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … capped at 6 h, each ±50 % so that retries do not stampede."""
+    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_WAIT)
+    return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not security
+
+
+class UnsafeDestination(Exception):
+    pass
+
+
+def check_destination(url: str) -> None:
+    """Refuse what could turn the worker against our own network (SSRF) in production."""
+    if current_app.config["OUTBOX_ALLOW_PRIVATE_URLS"]:
+        return
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise UnsafeDestination("webhook URLs must be https")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except socket.gaierror as exc:
+        raise UnsafeDestination(f"cannot resolve {parts.hostname}") from exc
+    for address in addresses:
+        if not ipaddress.ip_address(address).is_global:
+            raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
+
+
+@dataclass
+class RoundResult:
+    delivered: int = 0
+    failed: int = 0
+    dead: int = 0
+
+    @property
+    def sent(self) -> int:
+        return self.delivered + self.failed
+
+
+def _claim(now: datetime, limit: int) -> list[int]:
+    earlier = aliased(OutboxDelivery)
+    blocked = exists().where(and_(
+        earlier.client_id == OutboxDelivery.client_id,
+        earlier.account_id == OutboxDelivery.account_id,
+        earlier.event_id < OutboxDelivery.event_id,
+        earlier.status == "pending",
+    ))
+    query = (
+        select(OutboxDelivery.id)
+        .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now,
+               (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
+               ~blocked)
+        .order_by(OutboxDelivery.event_id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxDelivery)
+    claimed = []
+    for delivery_id in db.session.execute(query).scalars().all():
+        won = db.session.execute(
+            update(OutboxDelivery)
+            .where(OutboxDelivery.id == delivery_id,
+                   (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now))
+            .values(locked_until=now + LOCK)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            claimed.append(delivery_id)
+    db.session.commit()
+    return claimed
+
+
+def _send(delivery: OutboxDelivery, now: datetime) -> str | None:
+    """POST one event; None when the receiver took it, else what went wrong."""
+    client = delivery.client
+    if client.disabled_at is not None or not client.webhook_url:
+        return "client disabled or without webhook URL"
+    try:
+        check_destination(client.webhook_url)
+    except UnsafeDestination as exc:
+        return str(exc)
+    body = json.dumps(delivery.event.payload, sort_keys=True, separators=(",", ":")).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "SunshinePortal-Webhooks/1",
+        SIGNATURE_HEADER: sign(client.webhook_secret, int(now.timestamp()), body),
+        "Portal-Event-Id": delivery.event.event_id,
+        "Portal-Event-Type": delivery.event.type,
+    }
+    try:
+        response = requests.post(client.webhook_url, data=body, headers=headers, timeout=TIMEOUT,
+                                 allow_redirects=False)
+    except requests.RequestException as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    if 200 <= response.status_code < 300:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+def deliver_due(now: datetime | None = None, limit: int = 100,
+                clock: Callable[[], datetime] = utcnow) -> RoundResult:
+    """One round: claim what is due, send it, record each outcome."""
+    now = now or clock()
+    result = RoundResult()
+    for delivery_id in _claim(now, limit):
+        delivery = db.session.get(OutboxDelivery, delivery_id)
+        error = _send(delivery, now)
+        delivery.attempts += 1
+        delivery.locked_until = None
+        if error is None:
+            delivery.status = "delivered"
+            delivery.delivered_at = now
+            delivery.last_error = None
+            result.delivered += 1
+        else:
+            delivery.last_error = error
+            if now >= delivery.give_up_at:
+                delivery.status = "dead"
+                result.dead += 1
+                log.error("outbox: gave up on %s to %s: %s", delivery.event.event_id,
+                          delivery.client.name, error)
+            else:
+                delivery.next_attempt_at = now + backoff(delivery.attempts)
+                result.failed += 1
+        db.session.commit()
+    return result
+
+
+def run(stop: Callable[[], bool], idle_seconds: float = 1.0) -> None:
+    """The worker loop of `portal outbox run`: rounds until ``stop()`` says so."""
+    while not stop():
+        result = deliver_due()
+        if result.sent == 0:
+            time.sleep(idle_seconds)
+
+
+def dead_letters() -> list[OutboxDelivery]:
+    return list(db.session.execute(
+        select(OutboxDelivery).where(OutboxDelivery.status == "dead").order_by(OutboxDelivery.id)
+    ).scalars())
+
+
+def retry_dead(delivery_ids: list[int] | None = None) -> int:
+    """Put dead deliveries back in the queue (after the receiver is fixed)."""
+    query = update(OutboxDelivery).where(OutboxDelivery.status == "dead")
+    if delivery_ids:
+        query = query.where(OutboxDelivery.id.in_(delivery_ids))
+    now = utcnow()
+    count = db.session.execute(query.values(status="pending", next_attempt_at=now, attempts=0,
+                                            give_up_at=now + RETRY_FOR)).rowcount
+    db.session.commit()
+    return count

@@ -1,0 +1,87 @@
+"""The events upstream systems learn about, and how they are written: with the change.
+
+``emit`` adds the event (and one delivery per subscribed client) to the caller's
+transaction, so a change can never be committed without its event, nor an event without
+its change. Delivery happens later, in ``portal outbox run``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import Account, ApiClient, OutboxDelivery, OutboxEvent
+from portal.models.types import utcnow
+
+# The whole catalogue, designed now; features emit theirs as they land. Collection systems
+# never receive a complainant's personal data (complaint.* carry references only).
+CATALOGUE = {
+    "payment.succeeded": "A payment was confirmed by the payment provider.",
+    "payment.failed": "A payment attempt failed; no money was taken.",
+    "payment.refunded": "All or part of a payment was refunded.",
+    "plan.proposed": "A repayment plan was proposed (by the borrower or an agent with consent).",
+    "plan.approved": "A repayment plan was approved.",
+    "plan.rejected": "A repayment plan was rejected.",
+    "plan.countered": "A supervisor countered a proposed plan.",
+    "plan.broken": "An active plan was broken (missed instalments).",
+    "plan.completed": "All instalments of a plan were paid.",
+    "account.settled": "The overdue amount of an account reached zero.",
+    "dispute.opened": "The borrower disputed the debt; collection contact must pause.",
+    "dispute.answered": "A dispute was answered.",
+    "document.requested": "The borrower asked for a document (e.g. a settlement certificate).",
+    "contact_preferences.changed": "The borrower changed how and when they may be contacted.",
+    "contact.pause_requested": "Collection contact must pause (urgent complaint or dispute).",
+    "complaint.filed": "A complaint was filed (reference only, no complainant data).",
+    "complaint.resolved": "A complaint was resolved.",
+    "link.opened": "Someone started verifying through a reminder link.",
+    "borrower.signed_in": "A borrower proved who they are and signed in.",
+}
+
+
+# How long a delivery is retried before it is dead-lettered for an administrator.
+RETRY_FOR = timedelta(days=3)
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def emit(event_type: str, *, lender_id: int, account: Account | None = None,
+         data: dict | None = None) -> OutboxEvent:
+    if event_type not in CATALOGUE:
+        raise UnknownEvent(event_type)
+    now = utcnow()
+    event_id = f"evt_{uuid.uuid4().hex}"
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "account_number": account.account_number if account else None,
+        "data": data or {},
+    }
+    event = OutboxEvent(event_id=event_id, type=event_type, lender_id=lender_id,
+                        account_id=account.id if account else None, payload=payload,
+                        created_at=now)
+    db.session.add(event)
+    db.session.flush()
+    subscribers = db.session.execute(
+        select(ApiClient.id).where(ApiClient.lender_id == lender_id,
+                                   ApiClient.webhook_url.is_not(None),
+                                   ApiClient.disabled_at.is_(None))
+    ).scalars()
+    for client_id in subscribers:
+        db.session.add(OutboxDelivery(event_id=event.id, client_id=client_id,
+                                      account_id=event.account_id, next_attempt_at=now,
+                                      give_up_at=now + RETRY_FOR))
+    return event
+
+
+def feed(lender_id: int, after: int, limit: int) -> list[OutboxEvent]:
+    """Events of a lender after a cursor, oldest first: the pull API for clients without webhooks."""
+    return list(db.session.execute(
+        select(OutboxEvent).where(OutboxEvent.lender_id == lender_id, OutboxEvent.id > after)
+        .order_by(OutboxEvent.id).limit(limit)
+    ).scalars())
