@@ -121,4 +121,5 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         # Outbound webhooks may go to http and private addresses only outside production
         # (local receivers in development and tests); production refuses them (SSRF).
         "OUTBOX_ALLOW_PRIVATE_URLS": not production,
+        "OUTBOX_TIMEOUT_SECONDS": float(env.get("OUTBOX_TIMEOUT_SECONDS", "10")),
     }

@@ -65,7 +65,7 @@ class PageCheckingClient(FlaskClient):
         # test's own context, and with it ``g`` (CSRF token, locale) and the DB session.
         with self.application.app_context():
             response = super().open(*args, **kwargs)
-        if response.mimetype == "text/html" and response.status_code not in (301, 302, 303, 307):
+        if response.mimetype == "text/html" and response.status_code not in (204, 301, 302, 303, 307):
             response.soup = check_page(response)
         return response
 

@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import SCOPES, ApiClient, Lender
 from portal.models.types import utcnow
 
-TOKEN_PREFIX = "spk"
+TOKEN_PREFIX = "spk"  # noqa: S105 - a public marker that starts every token, not a secret
 
 
 def _hash(token: str) -> str:

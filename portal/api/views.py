@@ -26,6 +26,7 @@ csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot apply
 
 MAX_BODY = 2 * 1024 * 1024
 MAX_BATCH = 1000
+MAX_CURSOR = 2**63 - 1  # event ids are 64-bit
 # Fields a client sends for one account; lender fields come from the client itself.
 ACCOUNT_FIELDS = tuple(c for c in COLUMNS if c not in ("lender_code", "lender_name", "account_number"))
 STRING_ONLY = {"principal", "interest", "penalty_interest", "fees", "overdue_amount"}
@@ -288,7 +289,7 @@ def list_events():
         limit = int(request.args.get("limit", "100"))
     except ValueError as exc:
         raise ApiProblem(400, "invalid_parameter", "after and limit must be whole numbers") from exc
-    if after < 0 or not 1 <= limit <= 500:
+    if not 0 <= after <= MAX_CURSOR or not 1 <= limit <= 500:
         raise ApiProblem(400, "invalid_parameter", "after must be ≥ 0 and limit from 1 to 500")
     events = feed(g.api_client.lender_id, after, limit)
     return jsonify(events=[{**e.payload, "cursor": e.id} for e in events],

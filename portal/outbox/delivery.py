@@ -21,6 +21,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -39,9 +40,9 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "Portal-Signature"
 LOCK = timedelta(seconds=60)
+SENDERS = 8
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=6)
-TIMEOUT = (3.05, 10)  # connect, read (seconds)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -73,9 +74,9 @@ class UnsafeDestination(Exception):
     pass
 
 
-def check_destination(url: str) -> None:
+def check_destination(url: str, allow_private: bool = False) -> None:
     """Refuse what could turn the worker against our own network (SSRF) in production."""
-    if current_app.config["OUTBOX_ALLOW_PRIVATE_URLS"]:
+    if allow_private:
         return
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
@@ -133,26 +134,46 @@ def _claim(now: datetime, limit: int) -> list[int]:
     return claimed
 
 
-def _send(delivery: OutboxDelivery, now: datetime) -> str | None:
-    """POST one event; None when the receiver took it, else what went wrong."""
+@dataclass(frozen=True)
+class _Outgoing:
+    """Everything needed to send one delivery, read from the database beforehand."""
+
+    delivery_id: int
+    url: str | None
+    secret: str | None
+    body: bytes
+    event_id: str
+    event_type: str
+    enabled: bool
+
+
+def _outgoing(delivery: OutboxDelivery) -> _Outgoing:
     client = delivery.client
-    if client.disabled_at is not None or not client.webhook_url:
+    return _Outgoing(delivery.id, client.webhook_url, client.webhook_secret,
+                     json.dumps(delivery.event.payload, sort_keys=True, separators=(",", ":")).encode(),
+                     delivery.event.event_id, delivery.event.type,
+                     client.disabled_at is None and bool(client.webhook_url))
+
+
+def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
+    """POST one event; None when the receiver took it, else what went wrong. No database here."""
+    if not item.enabled:
         return "client disabled or without webhook URL"
     try:
-        check_destination(client.webhook_url)
+        check_destination(item.url, allow_private)
     except UnsafeDestination as exc:
         return str(exc)
-    body = json.dumps(delivery.event.payload, sort_keys=True, separators=(",", ":")).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "SunshinePortal-Webhooks/1",
-        SIGNATURE_HEADER: sign(client.webhook_secret, int(now.timestamp()), body),
-        "Portal-Event-Id": delivery.event.event_id,
-        "Portal-Event-Type": delivery.event.type,
+        # Signed with the wall-clock time of sending, which the receiver checks against its own.
+        SIGNATURE_HEADER: sign(item.secret, int(time.time()), item.body),
+        "Portal-Event-Id": item.event_id,
+        "Portal-Event-Type": item.event_type,
     }
     try:
-        response = requests.post(client.webhook_url, data=body, headers=headers, timeout=TIMEOUT,
-                                 allow_redirects=False)
+        response = requests.post(item.url, data=item.body, headers=headers,
+                                 timeout=(min(3.05, timeout), timeout), allow_redirects=False)
     except requests.RequestException as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
@@ -165,9 +186,18 @@ def deliver_due(now: datetime | None = None, limit: int = 100,
     """One round: claim what is due, send it, record each outcome."""
     now = now or clock()
     result = RoundResult()
-    for delivery_id in _claim(now, limit):
-        delivery = db.session.get(OutboxDelivery, delivery_id)
-        error = _send(delivery, now)
+    ids = _claim(now, limit)
+    claimed = list(db.session.execute(
+        select(OutboxDelivery).where(OutboxDelivery.id.in_(ids)).order_by(OutboxDelivery.event_id)
+    ).scalars()) if ids else []
+    outgoing = [_outgoing(d) for d in claimed]
+    config = current_app.config
+    # Sending is network-bound: a few at once. Each account has at most one event in a round,
+    # so concurrency never reorders an account's events.
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        errors = list(pool.map(lambda item: _send(item, config["OUTBOX_TIMEOUT_SECONDS"],
+                                                  config["OUTBOX_ALLOW_PRIVATE_URLS"]), outgoing))
+    for delivery, error in zip(claimed, errors, strict=True):
         delivery.attempts += 1
         delivery.locked_until = None
         if error is None:
@@ -185,7 +215,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100,
             else:
                 delivery.next_attempt_at = now + backoff(delivery.attempts)
                 result.failed += 1
-        db.session.commit()
+    db.session.commit()  # one commit per round; a crash before it only means a resend
     return result
 
 
