@@ -72,7 +72,9 @@ def app(database_url, localstripe):
             with _db.engine.begin() as conn:
                 conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         flask_migrate.upgrade()
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()  # close pooled connections rather than leave them to the GC
 
 
 @pytest.fixture(autouse=True)
@@ -128,14 +130,20 @@ def make_app(app, database_url):
     limiter is re-initialised afterwards.
     """
 
+    made = []
+
     def make(**overrides):
         other = create_app({**app_config(database_url, app.config["STRIPE_API_BASE"]),
                             "RATELIMIT_KEY_PREFIX": app.config["RATELIMIT_KEY_PREFIX"],
                             **overrides})
         other.test_client_class = PageCheckingClient
+        made.append(other)
         return other
 
     yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
     limiter.init_app(app)
 
 

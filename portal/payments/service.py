@@ -221,6 +221,7 @@ def submit(payment: Payment, *, payment_method_ref: str | None, return_url: str 
 
 def apply_intent(payment: Payment, intent: Intent, *, source: str) -> None:
     """Bring our record in line with what Stripe says about the intent (caller commits)."""
+    payment, _ = _lock(payment.id)
     if intent.amount != payment.amount_minor or intent.currency != payment.currency:
         current_app.logger.error("intent %s does not match payment %s", intent.id, payment.public_id)
         audit.record("payment.mismatch", actor_type="system", subject=payment,
@@ -240,13 +241,16 @@ def _lock(payment_id: int) -> tuple[Payment, Account]:
     UPDATE), so while it is held the status read here is the truth. SQLite has a single
     writer, which gives the same guarantee there.
     """
-    account_id = db.session.execute(
-        select(Payment.account_id).where(Payment.id == payment_id)).scalar_one()
-    account = db.session.execute(
-        select(Account).where(Account.id == account_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    return db.session.get(Payment, payment_id, populate_existing=True), account
+    # No autoflush: a pending change to the payment must not lock its row before the
+    # account's, or two paths would take the locks in opposite orders (a deadlock).
+    with db.session.no_autoflush:
+        account_id = db.session.execute(
+            select(Payment.account_id).where(Payment.id == payment_id)).scalar_one()
+        account = db.session.execute(
+            select(Account).where(Account.id == account_id).with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+    return db.session.get(Payment, payment_id), account
 
 
 def _receipt_number(payment: Payment, when: datetime) -> str:
@@ -268,21 +272,34 @@ def _set_account_status(account: Account) -> None:
         account.status = "overdue"
 
 
-def record_success(payment_id: int, *, source: str) -> bool:
-    """Apply a succeeded payment to the account, once. Returns False if it already was."""
+def _move(payment_id: int, from_statuses: tuple[str, ...], **values):
+    """Change a payment's status once, under the account lock, releasing its reservation.
+
+    Returns (payment, account), or None when the payment was not in one of ``from_statuses``
+    (another webhook, return page or worker got there first).
+    """
     payment, account = _lock(payment_id)
     previous = payment.status
     moved = db.session.execute(
         update(Payment)
-        .where(Payment.id == payment_id, Payment.status.in_(("created", "pending", "failed")))
-        .values(status="succeeded", completed_at=utcnow())
+        .where(Payment.id == payment_id, Payment.status.in_(from_statuses))
+        .values(completed_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:
-        return False
+        return None
     db.session.refresh(payment)
     if previous in IN_FLIGHT:
         account.reserved_minor -= payment.amount_minor
+    return payment, account
+
+
+def record_success(payment_id: int, *, source: str) -> bool:
+    """Apply a succeeded payment to the account, once. Returns False if it already was."""
+    moved = _move(payment_id, ("created", "pending", "failed"), status="succeeded")
+    if moved is None:
+        return False
+    payment, account = moved
     allocation = allocate(account, payment.amount_minor)
     for part in ALLOCATION_ORDER:
         setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") - getattr(allocation, part))
@@ -305,19 +322,11 @@ def record_success(payment_id: int, *, source: str) -> bool:
 
 def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
     """Mark an attempt failed and release its reservation, once."""
-    payment, account = _lock(payment_id)
-    previous = payment.status
-    moved = db.session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.status.in_(("created", "pending")))
-        .values(status="failed", failure_code=(code or "failed")[:64], completed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
+    moved = _move(payment_id, ("created", "pending"), status="failed",
+                  failure_code=(code or "failed")[:64])
+    if moved is None:
         return False
-    db.session.refresh(payment)
-    if previous in IN_FLIGHT:
-        account.reserved_minor -= payment.amount_minor
+    payment, account = moved
     audit.record("payment.failed", actor_type="system", subject=payment, source=source,
                  code=payment.failure_code)
     emit("payment.failed", lender_id=account.lender_id, account=account,
@@ -372,9 +381,9 @@ def _payment_by_intent(intent_id: str | None, public_id: str | None) -> Payment 
     if public_id:
         found = db.session.execute(
             select(Payment).where(Payment.public_id == public_id)).scalar_one_or_none()
-        # The webhook can beat our own save of the intent id: trust it only if it is unset.
-        if found and found.provider_reference in (None, intent_id):
-            found.provider_reference = intent_id
+        # The webhook can beat our own save of the intent id: trust it only if it is unset
+        # (the caller records it once it holds the account lock).
+        if found and found.provider_reference is None:
             return found
     return None
 
@@ -391,6 +400,12 @@ def handle_webhook(event: dict) -> str:
     elif event["type"] == "charge.refunded":
         payment = _payment_by_intent(obj.get("payment_intent"), None)
 
+    if payment is not None:
+        # Lock order everywhere: the account row, then the payment's. Recording the event
+        # below references the payment row, so take the account lock first.
+        payment, _ = _lock(payment.id)
+        if payment.provider_reference is None and event["type"].startswith("payment_intent."):
+            payment.provider_reference = obj.get("id")
     try:
         with db.session.begin_nested():
             db.session.add(ProcessedStripeEvent(event_id=event["id"], event_type=event["type"],
