@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -123,6 +124,8 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     if no_serve:
         return
     fake_stripe = demo.start_fake_stripe(base_url)
+    # SIGTERM (e.g. `kill`) must still run the clean-up below that stops the fake server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         # Flask refuses app.run() inside its own CLI; werkzeug's server is what it would use.
         from werkzeug.serving import run_simple

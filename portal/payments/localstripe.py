@@ -7,6 +7,7 @@ imported: it is a development peer, not part of the portal.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,16 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlencode
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the fake server ends when whatever started it ends, even if killed outright."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def free_port() -> int:
@@ -32,7 +43,8 @@ class LocalStripe:
         port = port or free_port()
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
             [sys.executable, "-m", "localstripe", "--from-scratch", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
         server = cls(process, f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + timeout
         while True:
