@@ -19,8 +19,12 @@ ASCII_DIGITS = frozenset("0123456789")
 
 
 def normalise(value):
-    """Trim, and fold full-width characters that Chinese input methods type (１９８８ → 1988)."""
-    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+    """Trim, fold full-width characters that Chinese input methods type (１９８８ → 1988), and
+    drop control characters, which no one means to type and no page may echo back."""
+    if not isinstance(value, str):
+        return value
+    folded = unicodedata.normalize("NFKC", value)
+    return "".join(ch for ch in folded if unicodedata.category(ch) != "Cc").strip()
 
 
 class BaseForm(FlaskForm):

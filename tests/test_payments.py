@@ -142,7 +142,7 @@ def test_three_d_secure_success(signed_in, account, db, stripe_server):
     answer = pay.pay_with(signed_in, public_id, pay.card(stripe_server.base_url, pay.THREE_D_SECURE_CARD))
     assert answer.json["client_secret"]
     pending = signed_in.get(f"/payments/{public_id}")
-    assert pending.soup.find("meta", attrs={"http-equiv": "refresh"})
+    assert pending.soup.find("a", href=f"/payments/{public_id}", class_="button")  # "Check again"
     assert refresh(db, account).reserved_minor == 204070
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=True)
     receipt = signed_in.get(f"/payments/{public_id}")  # the return page asks Stripe

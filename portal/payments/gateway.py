@@ -50,6 +50,8 @@ class Intent:
         data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
         error = data.get("last_payment_error") or {}
         action = data.get("next_action") or {}
+        if not isinstance(data.get("amount"), int) or not isinstance(data.get("currency"), str):
+            raise InvalidWebhook("a payment intent without an integer amount and a currency")
         return cls(
             id=data["id"],
             status=data["status"],

@@ -163,6 +163,13 @@ def stripe_webhook():
         event = gateway().parse_webhook(request.get_data(), request.headers.get("Stripe-Signature"))
     except InvalidWebhook:
         return jsonify(error="invalid signature"), 400
-    outcome = service.handle_webhook(event)
+    try:
+        outcome = service.handle_webhook(event)
+    except (InvalidWebhook, KeyError, TypeError, AttributeError) as exc:
+        # Signed but not shaped like the events we handle: change nothing, say so, and let
+        # Stripe's retries and our logs bring it to someone's attention.
+        db.session.rollback()
+        current_app.logger.error("malformed Stripe event %s: %s", event.get("id"), exc)
+        return jsonify(error="malformed event"), 400
     db.session.commit()
     return jsonify(received=True, outcome=outcome)
