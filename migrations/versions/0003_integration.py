@@ -5,11 +5,10 @@ Revises: eeca5b27bdc5
 Create Date: 2026-11-28 17:22:01.724350
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import portal.models.types
-
 
 # revision identifiers, used by Alembic.
 revision = '15cf79fda7e8'

@@ -20,7 +20,8 @@ class Account(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lender_id: Mapped[int] = mapped_column(ForeignKey("lender.id"))
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
-    account_number: Mapped[str] = mapped_column(String(64))
+    # Indexed alone too: direct sign-in looks an account up by number across lenders.
+    account_number: Mapped[str] = mapped_column(String(64), index=True)
     product: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
     principal_minor: Mapped[int] = mapped_column(BigInteger)

@@ -33,7 +33,7 @@ from portal.extensions import db
 from portal.models import Account, Payment, ProcessedStripeEvent
 from portal.models.types import utcnow
 from portal.outbox.events import emit
-from portal.payments.gateway import Intent, PaymentDeclined, ProviderUnavailable, gateway, intent_params
+from portal.payments.gateway import Intent, InvalidWebhook, PaymentDeclined, ProviderUnavailable, gateway, intent_params
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
 # WeChat Pay present in CNY here; cards in any currency the account settles).
@@ -388,6 +388,20 @@ def _payment_by_intent(intent_id: str | None, public_id: str | None) -> Payment 
     return None
 
 
+def _check_shape(event_id, obj) -> None:
+    """Signed events still get checked: ids and codes must be text, amounts whole numbers."""
+    texts = [event_id, obj.get("id"), obj.get("status"), obj.get("payment_intent"),
+             (obj.get("metadata") or {}).get("payment_id"),
+             (obj.get("last_payment_error") or {}).get("code"),
+             (obj.get("last_payment_error") or {}).get("decline_code")]
+    numbers = [obj.get("amount"), obj.get("amount_refunded")]
+    if (not isinstance(obj.get("metadata") or {}, dict)
+            or not isinstance(obj.get("last_payment_error") or {}, dict)
+            or any(v is not None and not isinstance(v, str) for v in texts)
+            or any(v is not None and (not isinstance(v, int) or isinstance(v, bool)) for v in numbers)):
+        raise InvalidWebhook("an event whose fields do not have Stripe's types")
+
+
 def handle_webhook(event: dict) -> str:
     """Act on one verified Stripe event, once. Returns what happened, for the log and tests.
 
@@ -395,6 +409,7 @@ def handle_webhook(event: dict) -> str:
     """
     payment = None
     obj = event["data"]["object"]
+    _check_shape(event["id"], obj)
     if event["type"].startswith("payment_intent."):
         payment = _payment_by_intent(obj.get("id"), (obj.get("metadata") or {}).get("payment_id"))
     elif event["type"] == "charge.refunded":
