@@ -8,6 +8,7 @@ processes (browser, concurrency) are marked ``committing`` and clean up after th
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 
 os.environ["PORTAL_ENV"] = "testing"
@@ -15,7 +16,9 @@ os.environ["PORTAL_ENV"] = "testing"
 import flask_migrate  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db  # noqa: E402
@@ -157,3 +160,41 @@ def stripe_server(localstripe):
     """The fake Stripe server, emptied for this test."""
     localstripe.flush()
     return localstripe
+
+
+# Browser fixtures: a live server on a free local port and Debian's Chromium through Playwright.
+# Here, not in tests/browser/, so every folder shares one Playwright driver (one per thread).
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--headless=new", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(chromium):
+    """A fresh phone-sized browser profile (no cookies) per test."""
+    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                   has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
