@@ -213,7 +213,8 @@ def deliver_due(now: datetime | None = None, limit: int = 100,
                 log.error("outbox: gave up on %s to %s: %s", delivery.event.event_id,
                           delivery.client.name, error)
             else:
-                delivery.next_attempt_at = now + backoff(delivery.attempts)
+                # The last try happens when the retry period ends, not up to 9 h after it.
+                delivery.next_attempt_at = min(now + backoff(delivery.attempts), delivery.give_up_at)
                 result.failed += 1
     db.session.commit()  # one commit per round; a crash before it only means a resend
     return result
