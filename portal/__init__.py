@@ -28,11 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
-    from portal import database, i18n, security, templating  # noqa: F401 (database: listeners)
+    from portal import database, i18n, security, templating
     from portal.access import sessions
     from portal.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    database.init_app(app)  # before the session loader: read-only pages skip the transaction
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
     compress.init_app(app)

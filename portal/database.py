@@ -1,12 +1,25 @@
-"""Make SQLite (the embedded default) behave like a real transactional database.
+"""Database behaviour that every request shares.
 
-Python's sqlite3 module opens transactions lazily and on its own terms, which breaks
-SAVEPOINTs and lets DDL escape transactions; SQLAlchemy's documented recipe hands
-transaction control back to SQLAlchemy. Foreign keys are off in SQLite unless asked for.
+* SQLite (the embedded default): Python's sqlite3 module opens transactions lazily and on its
+  own terms, which breaks SAVEPOINTs and lets DDL escape transactions; SQLAlchemy's documented
+  recipe hands transaction control back to SQLAlchemy. Foreign keys are off unless asked for.
+* Read-only pages (``@read_only``) run without a transaction.
+* A lost database connection is a "busy, try again" page, and the pool starts afresh.
 """
 
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from portal.extensions import db
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+log = logging.getLogger(__name__)
 
 
 @event.listens_for(Engine, "connect")
@@ -23,5 +36,55 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(connection):
-    if connection.dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite" and not _autocommit(connection):
         connection.exec_driver_sql("BEGIN")
+
+
+def _autocommit(connection) -> bool:
+    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
+def read_only(view):
+    """Mark a view whose GET only reads, so that its statements run without a transaction.
+
+    A transaction costs two extra round trips to PostgreSQL (BEGIN, ROLLBACK) on every page
+    view, as much as the queries themselves. A page that only reads one borrower's rows does
+    not need one: each statement sees committed data. The only write such a request can make
+    is ending an idle session, a single UPDATE, which is atomic on its own.
+    Never put this on a view that writes (payments.show settles payments on GET).
+    """
+    view.read_only = True
+    return view
+
+
+def release_session() -> None:
+    """End the request's database session, even when the database has just gone away.
+
+    Closing rolls back what is open; if the server ended the connection meanwhile (a restart),
+    that ROLLBACK fails although the server has already rolled back everything uncommitted.
+    SQLAlchemy has marked the connection dead by then, so closing once more completes.
+    """
+    try:
+        db.session.remove()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        log.warning("database connection lost while closing the session: %s", error.orig)
+        db.session.remove()
+
+
+def init_app(app: Flask) -> None:
+    # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later), which then
+    # finds nothing left to close.
+    app.teardown_appcontext(lambda exc: release_session())
+
+    @app.before_request
+    def read_without_transaction():
+        # Registered before the session loader, so that its query already runs this way.
+        if request.method not in READ_METHODS:
+            return
+        view = app.view_functions.get(request.endpoint)
+        # Tests bind the session to one connection inside an outer transaction (rolled back
+        # after each test); that connection keeps its transaction.
+        if getattr(view, "read_only", False) and isinstance(db.session.get_bind(), Engine):
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -1,11 +1,16 @@
 """Every error is a page that says what happened and what to do next, never a stack trace."""
 
-from flask import Flask, render_template, request
+from flask import Flask, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import db
+from portal.database import release_session
+from portal.extensions import db, login_manager
+
+# Seconds a client is asked to wait after the database went away (a restart takes a few).
+DATABASE_RETRY_AFTER = 5
 
 HEADINGS = {
     400: _l("We could not complete that"),
@@ -38,6 +43,23 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error):
         return _page(error.code or 500)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error):
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            return unexpected(error)
+        # The database restarted or cannot be reached. SQLAlchemy has already marked the
+        # pool's connections as stale, so the next request connects afresh. Whatever this
+        # request had begun was never committed.
+        app.logger.error("database unavailable: %s", error.orig)
+        # The page must render without the database: objects already loaded stay readable
+        # once the session lets go of them, and a visitor not yet identified is anonymous.
+        release_session()
+        if "_login_user" not in g:
+            g._login_user = login_manager.anonymous_user()
+        response = make_response(_page(503))
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -74,7 +74,42 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 
 def format_money(minor: int, currency: str, locale: str | Locale) -> str:
     """Format in the viewer's locale: zh_Hans ¥1,234.56; zh_Hant and en CN¥1,234.56."""
-    return format_currency(to_decimal(minor, currency), currency, locale=locale)
+    layout = _layout(currency, str(locale)) if minor >= 0 else None
+    if layout is None:
+        return format_currency(to_decimal(minor, currency), currency, locale=locale)
+    prefix, group, decimal, suffix, places = layout
+    whole, fraction = divmod(minor, 10**places)
+    digits = f"{whole:,}".replace(",", group)
+    if places:
+        digits = f"{digits}{decimal}{fraction:0{places}d}"
+    return f"{prefix}{digits}{suffix}"
+
+
+_PROBE = re.compile(r"^(?P<prefix>\D*)1(?P<group>\D)234(?P=group)567(?:(?P<decimal>\D)(?P<fraction>\d+))?"
+                    r"(?P<suffix>\D*)$")
+
+
+@cache
+def _layout(currency: str, locale: str) -> tuple[str, str, str, str, int] | None:
+    """How Babel writes this currency in this locale, learnt once from probe amounts.
+
+    Babel's format_currency costs about 40 µs a call and a borrower page shows a dozen amounts;
+    with the layout (symbol before or after, group and decimal signs) an amount is formatted
+    with integer arithmetic. Layouts this cannot describe (other digit groupings, no grouping
+    of four-digit amounts) return None and Babel formats every amount itself. A test compares
+    both ways over many amounts.
+    """
+    places = precision(currency)
+    probe = format_currency(to_decimal(int("1234567" + "1234567890"[:places]), currency), currency,
+                            locale=locale)
+    found = _PROBE.match(probe)
+    if not found or (found["fraction"] or "") != "1234567890"[:places]:
+        return None
+    prefix, group, suffix = found["prefix"], found["group"], found["suffix"]
+    if format_currency(to_decimal(1234 * 10**places, currency), currency, locale=locale) != (
+            f"{prefix}1{group}234{found['decimal'] or ''}{'0' * places}{suffix}"):
+        return None
+    return prefix, group, found["decimal"] or "", suffix, places
 
 
 def format_major_plain(minor: int, currency: str) -> str:

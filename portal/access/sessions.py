@@ -8,10 +8,11 @@ import time
 
 from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
-from portal.models import Borrower, BorrowerSession
+from portal.models import Account, Borrower, BorrowerSession
 from portal.models.types import utcnow
 
 LAST_SEEN = "seen"
@@ -53,12 +54,20 @@ def end(record: BorrowerSession | None) -> None:
     session.clear()
 
 
+# Every borrower page shows or checks the borrower's accounts (a handful at most), so they come
+# with the session in one statement: one round trip to the database instead of two. Built once:
+# assembling a statement with loader options costs more than running it.
+_LIVE_SESSION = (
+    select(BorrowerSession)
+    # An account's lender is the borrower's lender, already loaded: no second join for it.
+    .options(joinedload(BorrowerSession.borrower).joinedload(Borrower.accounts).lazyload(Account.lender))
+    .where(BorrowerSession.token_hash == bindparam("token_hash"), BorrowerSession.ended_at.is_(None))
+)
+
+
 def load(token: str) -> BorrowerSession | None:
-    record = db.session.execute(
-        select(BorrowerSession).where(
-            BorrowerSession.token_hash == _hash(token), BorrowerSession.ended_at.is_(None)
-        )
-    ).scalar_one_or_none()
+    """The live session of this token, with its borrower, lender and the borrower's accounts."""
+    record = db.session.execute(_LIVE_SESSION, {"token_hash": _hash(token)}).unique().scalar_one_or_none()
     if record is not None:
         record.token = token
     return record

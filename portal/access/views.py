@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from portal.access import service, sessions, throttle
 from portal.access.forms import LanguageForm, SignInForm, SignOutForm, VerifyForm
+from portal.database import read_only
 from portal.extensions import db, limiter
 from portal.i18n import LOCALE_COOKIE
 from portal.security import use_referrer_policy
@@ -43,6 +44,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
+@read_only
 def home():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -50,6 +52,7 @@ def home():
 
 
 @bp.get("/r/<code>")
+@read_only
 def open_link(code: str):
     found = service.look_up_link(code)
     if found.problem:
@@ -69,6 +72,7 @@ def open_link(code: str):
 
 
 @bp.route("/verify", methods=["GET", "POST"])
+@read_only
 @limiter.limit(POST_RATE, methods=["POST"])
 def verify():
     link = service.get_usable_link(session.get("link_id"))
@@ -93,6 +97,7 @@ def verify():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@read_only
 @limiter.limit(POST_RATE, methods=["POST"])
 def sign_in():
     form = SignInForm()
@@ -129,6 +134,7 @@ def sign_out():
 
 
 @bp.get("/signed-out")
+@read_only
 def signed_out():
     reason = "idle" if request.args.get("reason") == "idle" else "signed_out"
     return render_template("access/signed_out.html", reason=reason)

@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from portal.accounts.service import own_account
+from portal.database import read_only
 from portal.extensions import csrf, db, limiter
 from portal.money import MoneyError, format_money, parse_major
 from portal.payments import service
@@ -45,6 +46,7 @@ def _problem_text(refused: service.PaymentRefused, account) -> str:
 
 
 @bp.route("/accounts/<int:account_id>/pay", methods=["GET", "POST"])
+@read_only
 @login_required
 def choose_amount(account_id: int):
     account = _account_or_404(account_id)

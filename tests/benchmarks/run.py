@@ -176,7 +176,10 @@ def session_cookie(headers) -> str | None:
 def sign_in(port: int, who: dict) -> tuple[str, float]:
     """Sign in through the form, as a browser does; return the Cookie header and the time the
     POST took. Production cookies are Secure, so they are carried by hand over plain HTTP."""
-    status, headers, body = request(port, "GET", "/sign-in")
+    # The User-Agent of the load that follows: Flask-Login's session protection would otherwise
+    # see a "new browser" and rewrite the cookie on every request, which no real phone does.
+    same_browser = {"User-Agent": BROWSER_HEADERS["User-Agent"]}
+    status, headers, body = request(port, "GET", "/sign-in", same_browser)
     assert status == 200, status
     cookie = session_cookie(headers)
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body).group(1).decode()
@@ -184,12 +187,13 @@ def sign_in(port: int, who: dict) -> tuple[str, float]:
                       "date_of_birth": who["date_of_birth"], "id_last4": who["id_last4"]})
     started = time.perf_counter()
     status, headers, body = request(port, "POST", "/sign-in", {
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}, form.encode())
+        **same_browser, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        form.encode())
     elapsed = time.perf_counter() - started
     signed_in = session_cookie(headers)
     if status != 303 or not signed_in:
         raise SystemExit(f"sign-in failed: {status} {body[:500]!r}")
-    status, _, page = request(port, "GET", "/dashboard", {"Cookie": signed_in})
+    status, _, page = request(port, "GET", "/dashboard", {**same_browser, "Cookie": signed_in})
     if status != 200 or who["name"].encode() not in page:
         raise SystemExit(f"signed in, but the dashboard answered {status}")
     return signed_in, elapsed
@@ -277,6 +281,11 @@ def measure_size(size: int, args, env: dict, logdir: Path) -> dict:
         result["bare"] = wrk(f"{bare.base}/", cookie=None, **wrk_options)
         log(f"  bare: {result['bare']['rps']:.0f} req/s")
 
+    with Gunicorn("tests.benchmarks.naive:app", size_env, args.workers, logdir, "naive") as naive:
+        wrk(f"{naive.base}/dashboard", cookie=None, **{**wrk_options, "seconds": 2})  # warm-up
+        result["naive"] = wrk(f"{naive.base}/dashboard", cookie=None, **wrk_options)
+        log(f"  naive dashboard (calibration): {result['naive']['rps']:.0f} req/s")
+
     with Gunicorn("wsgi:app", size_env, args.workers, logdir, "portal") as portal:
         for name, path in PAGES.items():
             url_ = portal.base + path.format(**who)
@@ -313,7 +322,8 @@ def report(results: list[dict], args) -> str:
            f"{'accounts':>10}  {'page':<10} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
            f"{'SQL':>4} {'vs bare':>8}"]
     for r in results:
-        rows = [("bare", r["bare"], "")] + [(n, f, r["statements"][n]) for n, f in r["pages"].items()]
+        rows = [("bare", r["bare"], ""), ("naive", r["naive"], "1")] + [
+            (n, f, r["statements"][n]) for n, f in r["pages"].items()]
         for name, f, sql in rows:
             ratio = "" if name == "bare" else f"{f['rps'] / r['bare']['rps']:.2f}"
             out.append(f"{r['accounts']:>10,}  {name:<10} {f['rps']:>7.0f} {ms(f['p50_us']):>6} "
@@ -327,6 +337,9 @@ def report(results: list[dict], args) -> str:
                    f"{ms(last['pages'][name]['p95_us'])} ms at {last['accounts']:,} ({ratio - 1:+.0%})")
     dash = [r["pages"]["dashboard"]["rps"] / r["bare"]["rps"] for r in results]
     out.append(f"  dashboard / bare: {', '.join(f'{d:.2f}' for d in dash)}")
+    calibration = [r["naive"]["rps"] / r["bare"]["rps"] for r in results]
+    out.append(f"  naive page / bare (the issue's calibration, about 0.32): "
+               f"{', '.join(f'{c:.2f}' for c in calibration)}")
     out += ["", "Sign-in (POST /sign-in, median of the benchmark's own sign-ins), ms:"]
     out += [f"{r['accounts']:>10,}  {statistics.median(r['sign_in_ms']):.1f}" for r in results]
     out += ["", f"Worker memory (KiB) before and after ~{args.memory_requests:,} more dashboard requests:",
