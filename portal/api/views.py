@@ -95,7 +95,40 @@ def _json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiProblem(400, "invalid_body", "The body must be a JSON object",
                          errors=[{"pointer": "", "detail": "must be an object"}])
+    unstorable = list(_unstorable_text(body))
+    if unstorable:
+        raise ApiProblem(400, "invalid_text", "Text may not contain NUL characters or lone surrogates",
+                         errors=[{"pointer": pointer, "detail": "contains a NUL character or a lone "
+                                  "UTF-16 surrogate"} for pointer in unstorable[:100]])
     return body
+
+
+def _unstorable_text(value, pointer: str = ""):
+    """JSON pointers to strings (keys included) that no database column can hold.
+
+    JSON may carry "\u0000" and unpaired "\ud800" escapes; PostgreSQL refuses both, so they
+    must be a 400 here, not a 500 from deep inside a query.
+    """
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and _has_lone_surrogate(value)):
+            yield pointer
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
+            if "\x00" in key or _has_lone_surrogate(key):
+                yield child
+            yield from _unstorable_text(item, child)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_text(item, f"{pointer}/{index}")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def idempotent(view):

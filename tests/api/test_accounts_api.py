@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -150,3 +152,24 @@ def test_cli_creates_a_client_and_shows_the_token_once(runner, db, lender):
     assert "Webhook signing secret: whsec_" in result.output
     bad = runner.invoke(args=["api-client", "create", "x", "--lender", "SUNRISE", "--scopes", "admin"])
     assert bad.exit_code != 0
+
+
+@pytest.mark.parametrize("bad_text", ["王\u0000芳", "\ud800"])
+def test_text_no_database_can_hold_is_a_400_naming_the_field(client, db, auth, bad_text):
+    # JSON can carry NUL characters and unpaired surrogates; PostgreSQL refuses both.
+    body = batch(2)
+    body["accounts"][1]["borrower_name"] = bad_text
+    body["accounts"][0][bad_text] = "x"
+    raw = json.dumps(body)  # ensure_ascii: the escapes travel as sent by a lender's system
+    response = client.post("/api/v1/accounts:batch", data=raw, content_type="application/json",
+                           headers=auth)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.json["code"] == "invalid_text"
+    pointers = {error["pointer"] for error in response.json["errors"]}
+    assert pointers == {"/accounts/1/borrower_name", f"/accounts/0/{bad_text}"}
+    assert count(db, Account) == 0
+
+
+def test_a_nul_character_in_an_address_is_a_400(client, auth):
+    assert client.put("/api/v1/accounts/SR%00", json=GOOD, headers=auth).status_code == 400
+    assert client.get("/r/abc%00def").status_code == 400
