@@ -20,6 +20,9 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(config_module.ROOT / "static"),
         instance_path=str(config_module.ROOT / "instance"),
     )
+    from portal.templating import LocalizedEnvironment
+
+    app.jinja_environment = LocalizedEnvironment  # before anything creates app.jinja_env
     app.config.from_mapping(config_module.load())
     if config:
         app.config.from_mapping(config)

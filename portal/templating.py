@@ -10,8 +10,12 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_name
-from flask import Flask, g, request
+from babel.support import Translations
+from flask import Flask, g, has_request_context, request
+from flask.templating import Environment as FlaskEnvironment
 from flask_babel import format_time, get_locale, get_timezone, get_translations
+from jinja2 import BaseLoader, nodes
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from portal import i18n
@@ -115,6 +119,91 @@ def current_address() -> str:
     path = quote(request.path, safe=_PATH_SAFE)
     query = quote(request.query_string.decode("latin-1"), safe=_QUERY_SAFE)
     return f"{path}?{query}" if query and request.method == "GET" else path
+
+
+# --------------------------------------------------------------------------- templates per language
+#
+# A page has dozens of fixed strings: {{ _('Your rights') }}. Looking each one up on every view
+# costs a call, a catalog lookup and a Markup copy, for a result that only depends on the
+# language. So each template is compiled once per language, with those strings already
+# translated into the compiled code; only strings with variables are still looked up (and
+# formatted) at render time. Templates are named "@zh_Hant/accounts/dashboard.html" inside
+# Jinja; the files, and Babel's extraction, know nothing of it.
+
+LOCALE_PREFIX = "@"
+
+
+def localized_name(name: str, locale: str) -> str:
+    return f"{LOCALE_PREFIX}{locale}/{name}"
+
+
+def _split_name(name: str) -> tuple[str | None, str]:
+    if name.startswith(LOCALE_PREFIX):
+        locale, _, rest = name[1:].partition("/")
+        return locale, rest
+    return None, name
+
+
+class _FileNameLoader(BaseLoader):
+    """Flask's loader, reached with the name of the file behind a per-language name."""
+
+    def __init__(self, inner: BaseLoader):
+        self.inner = inner
+
+    def get_source(self, environment, template):
+        return self.inner.get_source(environment, _split_name(template)[1])
+
+    def list_templates(self):
+        return self.inner.list_templates()
+
+
+class _TranslateConstants(NodeTransformer):
+    """Replace _('fixed text') by its translation, as markup, like the runtime call gives."""
+
+    def __init__(self, translations):
+        self.translations = translations
+
+    def visit_Call(self, node: nodes.Call):
+        node = self.generic_visit(node)
+        if (isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext")
+                and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
+                and isinstance(node.args[0].value, str)
+                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
+            translated = _markup(self.translations, node.args[0].value) % {}
+            return nodes.MarkSafe(nodes.Const(str(translated), lineno=node.lineno), lineno=node.lineno)
+        return node
+
+
+class LocalizedEnvironment(FlaskEnvironment):
+    """Flask's Jinja environment, compiling each template once per language (see above)."""
+
+    def __init__(self, app: Flask, **options):
+        super().__init__(app, **options)
+        self.loader = _FileNameLoader(self.loader)
+        self._translation_directory = app.config["BABEL_TRANSLATION_DIRECTORIES"]
+
+    def get_or_select_template(self, template_name_or_list, parent=None, globals=None):
+        # render_template() comes here: pick the current language's compilation.
+        if isinstance(template_name_or_list, str) and has_request_context():
+            template_name_or_list = localized_name(template_name_or_list, i18n.select_locale())
+        return super().get_or_select_template(template_name_or_list, parent, globals)
+
+    def join_path(self, template: str, parent: str) -> str:
+        # {% extends %}, {% import %} and {% include %} stay in the parent's language.
+        locale, _ = _split_name(parent)
+        return localized_name(template, locale) if locale and not template.startswith(LOCALE_PREFIX) else template
+
+    def _parse(self, source, name, filename):
+        tree = super()._parse(source, name, filename)
+        locale = _split_name(name or "")[0]
+        if locale not in i18n.LOCALES:
+            return tree
+        return _TranslateConstants(_catalog(self._translation_directory, locale)).visit(tree)
+
+
+@lru_cache(maxsize=8)
+def _catalog(directory: str, locale: str) -> Translations:
+    return Translations.load(directory, [locale])
 
 
 def init_app(app: Flask) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from babel.support import Translations
 from flask_babel import force_locale
 
+from portal.config import ROOT
 from portal.i18n import negotiate
 from portal.money import format_money
 from portal.templating import long_date
@@ -138,3 +140,15 @@ def test_link_language_carries_on_after_sign_in(client, db):
 
     assert verify(client, account).status_code == 303
     assert html_lang(client.get("/dashboard")) == "en"
+
+
+def test_each_language_gets_its_own_compiled_page(client, db):
+    # Templates are compiled once per language with fixed strings translated in (templating.py):
+    # three languages in a row from one worker must each read exactly as their catalog says.
+    note = ("This service never asks for your bank card password, your full ID number or a code "
+            "from your bank.")
+    for header, locale in [("zh-CN", "zh_Hans"), ("en", "en"), ("zh-TW", "zh_Hant"), ("zh-CN", "zh_Hans")]:
+        page = client.get("/", headers={"Accept-Language": header})
+        catalog = Translations.load(str(ROOT / "translations"), [locale])
+        assert page.soup.find(class_="footer__note").get_text(strip=True) == catalog.ugettext(note)
+        assert page.soup.find(class_="skip").get_text(strip=True) == catalog.ugettext("Skip to main content")

@@ -286,6 +286,12 @@ def measure_size(size: int, args, env: dict, logdir: Path) -> dict:
         result["naive"] = wrk(f"{naive.base}/dashboard", cookie=None, **wrk_options)
         log(f"  naive dashboard (calibration): {result['naive']['rps']:.0f} req/s")
 
+    with Gunicorn("tests.benchmarks.floor:app", size_env, args.workers, logdir, "floor") as floor:
+        cookie, _ = sign_in(floor.port, who)
+        wrk(f"{floor.base}/bench/floor", cookie=cookie, **{**wrk_options, "seconds": 2})  # warm-up
+        result["floor"] = wrk(f"{floor.base}/bench/floor", cookie=cookie, **wrk_options)
+        log(f"  signed-in floor (pipeline, no page): {result['floor']['rps']:.0f} req/s")
+
     with Gunicorn("wsgi:app", size_env, args.workers, logdir, "portal") as portal:
         for name, path in PAGES.items():
             url_ = portal.base + path.format(**who)
@@ -322,7 +328,7 @@ def report(results: list[dict], args) -> str:
            f"{'accounts':>10}  {'page':<10} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
            f"{'SQL':>4} {'vs bare':>8}"]
     for r in results:
-        rows = [("bare", r["bare"], ""), ("naive", r["naive"], "1")] + [
+        rows = [("bare", r["bare"], ""), ("naive", r["naive"], "1"), ("floor", r["floor"], "1")] + [
             (n, f, r["statements"][n]) for n, f in r["pages"].items()]
         for name, f, sql in rows:
             ratio = "" if name == "bare" else f"{f['rps'] / r['bare']['rps']:.2f}"
@@ -337,6 +343,8 @@ def report(results: list[dict], args) -> str:
                    f"{ms(last['pages'][name]['p95_us'])} ms at {last['accounts']:,} ({ratio - 1:+.0%})")
     dash = [r["pages"]["dashboard"]["rps"] / r["bare"]["rps"] for r in results]
     out.append(f"  dashboard / bare: {', '.join(f'{d:.2f}' for d in dash)}")
+    floor = [r["floor"]["rps"] / r["bare"]["rps"] for r in results]
+    out.append(f"  signed-in floor / bare (every page's pipeline, no page): {', '.join(f'{f:.2f}' for f in floor)}")
     calibration = [r["naive"]["rps"] / r["bare"]["rps"] for r in results]
     out.append(f"  naive page / bare (the issue's calibration, about 0.32): "
                f"{', '.join(f'{c:.2f}' for c in calibration)}")
