@@ -73,8 +73,9 @@ def supported(value: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    if "locale" in g:
-        return g.locale
+    chosen = g.get("locale")  # decided once per request; pages ask for it dozens of times
+    if chosen:
+        return chosen
     borrower = current_user.borrower if current_user and current_user.is_authenticated else None
     g.locale = (
         supported(request.cookies.get(LOCALE_COOKIE))

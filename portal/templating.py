@@ -23,12 +23,14 @@ from portal.money import format_money
 
 
 def _translations():
-    # Flask-Babel resolves the locale and catalog on every call (~30 µs each); a page with
-    # dozens of strings pays that once here instead.
-    translations = g.get("_translations")
-    if translations is None:
-        translations = g._translations = get_translations()
-    return translations
+    # Flask-Babel resolves the catalog on every call (~30 µs each); a page with dozens of
+    # strings pays that once here instead, for as long as the locale stays the same (code that
+    # writes to a borrower in another language uses flask_babel.force_locale).
+    locale = get_locale()
+    cached = g.get("_translations")
+    if cached is None or cached[0] is not locale:
+        cached = g._translations = (locale, get_translations())
+    return cached[1]
 
 
 # Templates call these directly. Jinja's own "newstyle" wrappers do the same work through two
@@ -58,8 +60,15 @@ def _constant(translations, message: str) -> Markup:
     return _markup(translations, message) % {}
 
 
+def rendering_locale() -> str:
+    """The language a page is written in: the request's, or one that code chose for a reader
+    with flask_babel.force_locale (a message in the borrower's own language)."""
+    chosen = str(get_locale())
+    return chosen if chosen in i18n.LOCALES else i18n.select_locale()
+
+
 def money(minor: int, currency: str) -> str:
-    return format_money(minor, currency, get_locale())
+    return format_money(minor, currency, str(get_locale()))
 
 
 def long_date(value: date) -> str:
@@ -185,7 +194,7 @@ class LocalizedEnvironment(FlaskEnvironment):
     def get_or_select_template(self, template_name_or_list, parent=None, globals=None):
         # render_template() comes here: pick the current language's compilation.
         if isinstance(template_name_or_list, str) and has_request_context():
-            template_name_or_list = localized_name(template_name_or_list, i18n.select_locale())
+            template_name_or_list = localized_name(template_name_or_list, rendering_locale())
         return super().get_or_select_template(template_name_or_list, parent, globals)
 
     def join_path(self, template: str, parent: str) -> str:
@@ -214,7 +223,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     app.jinja_env.filters.update(money=money, long_date=long_date, when=when, clock=clock, zone_name=zone_name)
     app.jinja_env.globals.update(
-        current_locale=i18n.select_locale,
+        current_locale=rendering_locale,
         current_address=current_address,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=i18n.HTML_LANG,

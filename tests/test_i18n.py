@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 from babel.support import Translations
+from flask import render_template
 from flask_babel import force_locale
 
 from portal.config import ROOT
 from portal.i18n import negotiate
 from portal.money import format_money
-from portal.templating import long_date
+from portal.templating import long_date, money
 from tests.factories import AccountFactory, BorrowerFactory
 from tests.helpers import make_link, sign_in_through_link
 
@@ -152,3 +154,22 @@ def test_each_language_gets_its_own_compiled_page(client, db):
         catalog = Translations.load(str(ROOT / "translations"), [locale])
         assert page.soup.find(class_="footer__note").get_text(strip=True) == catalog.ugettext(note)
         assert page.soup.find(class_="skip").get_text(strip=True) == catalog.ugettext("Skip to main content")
+
+
+def test_force_locale_renders_a_whole_page_in_that_language(app, db):
+    # What code writing to a borrower in their own language (not the viewer's) relies on.
+    note = "This service never asks for your bank card password"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        chinese = render_template("access/signed_out.html", reason="signed_out")
+        with force_locale("en"):
+            english = render_template("access/signed_out.html", reason="signed_out")
+            amount = money(123456, "CNY")
+        again = render_template("access/signed_out.html", reason="signed_out")
+    assert note not in chinese and '<html lang="zh-Hans">' in chinese
+    assert note in english and '<html lang="en">' in english and amount == "CN¥1,234.56"
+    assert again == chinese.replace(csrf_of(chinese), csrf_of(again))
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    return found.group(1) if found else ""

@@ -44,7 +44,8 @@ def account(account_id: int):
         abort(404)
     return render_template("accounts/account.html", account=found, lender=found.lender,
                            payments=history(found), status_labels=STATUS_LABELS,
-                           payment_labels=PAYMENT_LABELS)
+                           # Translated once here, not again on every row of a long history.
+                           payment_labels={status: str(label) for status, label in PAYMENT_LABELS.items()})
 
 
 @bp.get("/coming-soon/<feature>")

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from portal import audit
 from portal.extensions import db
@@ -488,4 +489,6 @@ def history(account: Account) -> list[Payment]:
     return list(db.session.execute(
         select(Payment).where(Payment.account_id == account.id, Payment.status != "created")
         .order_by(Payment.created_at.desc(), Payment.id.desc())
+        # Every row's account is this one, already loaded: no join to it (and its lender) per row.
+        .options(lazyload(Payment.account))
     ).scalars())

@@ -7,6 +7,8 @@ postgresql://postgres@127.0.0.1:5432/test, so the test database is never touched
 from ``portal db upgrade``, N accounts seeded with COPY (tests/benchmarks/seed.py), then:
 
 * a bare Flask route returning "ok" under gunicorn (2 sync workers), driven by wrk;
+* the calibration page of the target (naive.py: the dashboard's content, none of the work) and
+  the signed-in floor (floor.py: the portal's request pipeline without a page), the same way;
 * the portal under the same gunicorn settings (wsgi:app, PORTAL_ENV=production, Redis), signed
   in through the real sign-in form, driven by wrk for the dashboard, the account page and the
   pay page (each after a short warm-up, with a fresh sign-in, sending the Accept-Encoding of a
