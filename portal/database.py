@@ -14,7 +14,7 @@ import logging
 from flask import Flask, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from portal.extensions import db
 
@@ -32,6 +32,14 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
         # Readers never block the writer (the demo server is threaded).
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "checkout")
+def _sqlite_on_checkout(dbapi_connection, connection_record, connection_proxy):
+    # After a read-only request SQLAlchemy puts back pysqlite's own transaction handling
+    # (isolation_level ""); hand it back to SQLAlchemy every time.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        dbapi_connection.isolation_level = None
 
 
 @event.listens_for(Engine, "begin")
@@ -55,6 +63,30 @@ def read_only(view):
     """
     view.read_only = True
     return view
+
+
+# PostgreSQL's SQLSTATEs for "the server is not there": connection exceptions (class 08), shutting
+# down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+_SQLITE_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED: the demo's one writer is busy
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether a database error means "not reachable right now, try again" rather than a bug.
+
+    A deadlock, a statement timeout or a missing table is also an OperationalError; those
+    must stay 500s with a traceback, not look like a busy moment.
+    """
+    if error.connection_invalidated:
+        return True
+    original = error.orig
+    state = getattr(original, "sqlstate", None)
+    if state:
+        return state.startswith(_UNAVAILABLE_STATES)
+    if getattr(original, "sqlite_errorcode", None) is not None:
+        return original.sqlite_errorcode in _SQLITE_BUSY_CODES
+    # psycopg reports a connection that could not be made without any SQLSTATE.
+    return isinstance(error, OperationalError) and type(original).__module__.startswith("psycopg")
 
 
 def release_session() -> None:

@@ -3,10 +3,10 @@
 from flask import Flask, g, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from portal.database import release_session
+from portal.database import database_unavailable, release_session
 from portal.extensions import db, login_manager
 
 # Seconds a client is asked to wait after the database went away (a restart takes a few).
@@ -46,18 +46,19 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_error(error):
-        if not (isinstance(error, OperationalError) or error.connection_invalidated):
-            return unexpected(error)
-        # The database restarted or cannot be reached. SQLAlchemy has already marked the
-        # pool's connections as stale, so the next request connects afresh. Whatever this
-        # request had begun was never committed.
+        if not database_unavailable(error):
+            return unexpected(error)  # a deadlock, a timeout or a bug: a 500 with its traceback
+        # The database restarted or cannot be reached. A lost connection has already made
+        # SQLAlchemy mark the pool stale, so the next request connects afresh. What this
+        # request had not committed is gone; what it had committed (a payment sent to Stripe
+        # just before) stays, so the page sends the borrower to their payment history.
         app.logger.error("database unavailable: %s", error.orig)
-        # The page must render without the database: objects already loaded stay readable
-        # once the session lets go of them, and a visitor not yet identified is anonymous.
+        # The page must render without the database: as an anonymous visitor (the signed-in
+        # session's objects may be expired and cannot be reloaded now), language from the
+        # cookie, the link or the browser.
         release_session()
-        if "_login_user" not in g:
-            g._login_user = login_manager.anonymous_user()
-        response = make_response(_page(503))
+        g._login_user = login_manager.anonymous_user()
+        response = make_response(_page(503, "database"))
         response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response
 

@@ -126,7 +126,7 @@ def current_address() -> str:
     from a typed address into the page. After a POST, only the path (a form is not resent).
     """
     path = quote(request.path, safe=_PATH_SAFE)
-    query = quote(request.query_string.decode("latin-1"), safe=_QUERY_SAFE)
+    query = quote(request.query_string, safe=_QUERY_SAFE)
     return f"{path}?{query}" if query and request.method == "GET" else path
 
 

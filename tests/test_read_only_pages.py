@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from sqlalchemy import event, select
 
@@ -19,20 +20,26 @@ from tests.quality import world as w
 pytestmark = pytest.mark.committing
 
 
+def in_transaction(dbapi_connection) -> bool:
+    """What the database driver itself says, after a statement: is a transaction open?"""
+    if hasattr(dbapi_connection, "in_transaction"):  # sqlite3
+        return dbapi_connection.in_transaction
+    return dbapi_connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+
 @contextmanager
 def statements(engine):
     """(SQL, ran without a transaction) for every statement sent while inside the block."""
     seen: list[tuple[str, bool]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement.split()[0].upper(),
-                     conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"))
+        seen.append((statement.split()[0].upper(), not in_transaction(conn.connection.dbapi_connection)))
 
-    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "after_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "after_cursor_execute", record)
 
 
 def test_reading_pages_sends_no_begin_and_paying_runs_in_a_transaction(app, db):
