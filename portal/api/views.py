@@ -235,8 +235,9 @@ def put_account(account_number: str):
     if type_errors or errors:
         _invalid(type_errors + errors)
     result = upsert(records, actor_type="api", actor_id=g.api_client.id)
+    # The number as stored: validation trims the one in the address (" SR001" is SR001).
     account = db.session.execute(select(Account).where(
-        Account.lender_id == g.api_client.lender_id, Account.account_number == account_number)
+        Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number)
     ).scalar_one()
     db.session.commit()
     response = jsonify(_account_json(account))

@@ -173,3 +173,9 @@ def test_text_no_database_can_hold_is_a_400_naming_the_field(client, db, auth, b
 def test_a_nul_character_in_an_address_is_a_400(client, auth):
     assert client.put("/api/v1/accounts/SR%00", json=GOOD, headers=auth).status_code == 400
     assert client.get("/r/abc%00def").status_code == 400
+
+
+def test_an_account_number_with_spaces_in_the_address_is_the_trimmed_number(client, db, auth):
+    response = client.put("/api/v1/accounts/%20SR001%20", json=GOOD, headers=auth)
+    assert response.status_code == 201 and response.json["account_number"] == "SR001"
+    assert client.put("/api/v1/accounts/SR001", json=GOOD, headers=auth).status_code == 200

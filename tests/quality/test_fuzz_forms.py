@@ -17,19 +17,15 @@ from urllib.parse import urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
 
-from portal.extensions import db as _db
 from portal.extensions import limiter
 from portal.forms import normalise, parse_birth_date
 from tests import payment_helpers as pay
+from tests.fuzzing import FUZZ, check, tables
 from tests.helpers import sign_in_through_link
 from tests.quality import world as w
-
-FUZZ = settings(max_examples=50, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
 # Values a person might really type, slightly off: digits, separators, full-width digits.
@@ -59,17 +55,6 @@ amount = st.one_of(field, st.decimals(allow_nan=True, allow_infinity=True, place
                    st.integers(-10**20, 10**20).map(str))
 
 
-def tables(app):
-    """Every row of every table but the audit log, as comparable values."""
-    with app.app_context():
-        state = {}
-        for table in _db.metadata.sorted_tables:
-            if table.name != "audit_event":
-                rows = _db.session.execute(select(table)).all()
-                state[table.name] = sorted(map(repr, rows))
-        return state
-
-
 def fresh_limits(app):
     with app.app_context():
         limiter.reset()
@@ -89,12 +74,6 @@ def token_of(client, url) -> str:
         page = BeautifulSoup(client.get(url).get_data(as_text=True), "html.parser")
         client.csrf = page.find("input", attrs={"name": "csrf_token"})["value"]
     return client.csrf
-
-
-def check(app, before, response, *, accepted: set[int]):
-    assert response.status_code < 500, response.get_data(as_text=True)[:300]
-    if response.status_code not in accepted:
-        assert tables(app) == before, f"refused with {response.status_code} but the database changed"
 
 
 @pytest.fixture

@@ -1,0 +1,28 @@
+"""What every fuzzing test shares: Hypothesis settings and "a refusal changes nothing"."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from sqlalchemy import select
+
+from portal.extensions import db as _db
+
+FUZZ = settings(max_examples=50, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def tables(app):
+    """Every row of every table but the audit log, as comparable values."""
+    with app.app_context():
+        state = {}
+        for table in _db.metadata.sorted_tables:
+            if table.name != "audit_event":
+                rows = _db.session.execute(select(table)).all()
+                state[table.name] = sorted(map(repr, rows))
+        return state
+
+
+def check(app, before, response, *, accepted: set[int]):
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
+    if response.status_code not in accepted:
+        assert tables(app) == before, f"refused with {response.status_code} but the database changed"
