@@ -10,10 +10,12 @@ elements.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
+from werkzeug.serving import make_server
 
 from tests.quality import world as w
 
@@ -118,3 +120,23 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         context.close()
     assert not problems, "axe violations:\n" + "\n".join(problems)
 
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+def test_no_axe_violations_on_the_database_busy_page(chromium, make_app, locale):
+    # What every borrower sees while the database restarts (errors.py): a page of its own.
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/unreachable")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    context = axe_context(chromium, base, locale)
+    try:
+        response = context.new_page().goto(f"{base}/r/AAAAAAAAAAAAAAAA")
+        assert response is not None and response.status == 503
+        problems = axe(context.pages[0], "database busy")
+    finally:
+        context.close()
+        server.shutdown()
+        thread.join()
+    assert not problems, "axe violations:\n" + "\n".join(problems)
