@@ -1,4 +1,5 @@
-"""Jinja set-up: translations resolved once per request, and locale-aware formatting filters."""
+"""Jinja set-up: templates compiled once per language, translations resolved once per request, and
+locale-aware formatting filters."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import get_timezone_name
-from babel.support import Translations
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
-from flask_babel import format_time, get_locale, get_timezone, get_translations
+from flask_babel import force_locale, format_time, get_locale, get_timezone, get_translations
 from jinja2 import BaseLoader, nodes
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
@@ -189,7 +189,6 @@ class LocalizedEnvironment(FlaskEnvironment):
     def __init__(self, app: Flask, **options):
         super().__init__(app, **options)
         self.loader = _FileNameLoader(self.loader)
-        self._translation_directory = app.config["BABEL_TRANSLATION_DIRECTORIES"]
 
     def get_or_select_template(self, template_name_or_list, parent=None, globals=None):
         # render_template() comes here: pick the current language's compilation.
@@ -205,14 +204,11 @@ class LocalizedEnvironment(FlaskEnvironment):
     def _parse(self, source, name, filename):
         tree = super()._parse(source, name, filename)
         locale = _split_name(name or "")[0]
-        if locale not in i18n.LOCALES:
+        if locale not in i18n.LOCALES or not has_app_context():
             return tree
-        return _TranslateConstants(_catalog(self._translation_directory, locale)).visit(tree)
-
-
-@lru_cache(maxsize=8)
-def _catalog(directory: str, locale: str) -> Translations:
-    return Translations.load(directory, [locale])
+        with force_locale(locale):  # Flask-Babel's own catalog for that language, as at run time
+            translations = get_translations()
+        return _TranslateConstants(translations).visit(tree)
 
 
 def init_app(app: Flask) -> None:

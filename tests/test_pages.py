@@ -114,3 +114,11 @@ def test_an_unexpected_error_is_a_calm_500_page(make_app, db):
     assert response.status_code == 500
     assert "secret internals" not in response.get_data(as_text=True)
     assert response.soup.find("a", href="/")
+
+
+def test_a_typed_address_with_control_characters_never_reaches_the_page(client, db):
+    # The language switch sends the reader back to this address: escaped, never echoed raw
+    # (the page checker refuses control characters in the HTML).
+    page = client.get("/no/such%01page?x=%02y")
+    assert page.status_code == 404
+    assert page.soup.find("input", attrs={"name": "next"})["value"] == "/no/such%01page?x=%02y"

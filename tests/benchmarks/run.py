@@ -24,14 +24,11 @@ wrk (Debian package ``wrk``), the portal installed (``pip install -e .``) plus p
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
 import json
 import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from tests.benchmarks.seed import seed  # noqa: E402
+from tests.local import free_port, port_open, request, stop_group  # noqa: E402
 
 PAGES = {"dashboard": "/dashboard", "account": "/accounts/{account_id}",
          "pay": "/accounts/{account_id}/pay"}
@@ -88,12 +86,6 @@ def migrate(env: dict) -> None:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Gunicorn:
     """gunicorn with 2 sync workers on a free loopback port; stopped on leaving the block."""
 
@@ -119,10 +111,8 @@ class Gunicorn:
             if self.process.poll() is not None:
                 self.__exit__(None, None, None)
                 raise SystemExit(f"gunicorn {self.app} exited:\n{self.logfile.read_text()[-3000:]}")
-            if len(self.worker_pids()) == self.workers:
-                with contextlib.suppress(OSError):
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                    return self
+            if len(self.worker_pids()) == self.workers and port_open(self.port):
+                return self
             time.sleep(0.1)
         self.__exit__(None, None, None)
         raise SystemExit(f"gunicorn {self.app} did not start:\n{self.logfile.read_text()[-3000:]}")
@@ -135,14 +125,8 @@ class Gunicorn:
 
     def __exit__(self, *exc_info) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)  # gunicorn stops its workers gracefully
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process is not None:
+            stop_group(process)
 
 
 def memory_kb(pid: int) -> dict[str, int]:
@@ -156,16 +140,6 @@ def memory_kb(pid: int) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- HTTP
-
-
-def request(port: int, method: str, path: str, headers: dict | None = None, body: bytes | None = None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        conn.close()
 
 
 def session_cookie(headers) -> str | None:

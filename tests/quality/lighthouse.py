@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +28,10 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.local import free_port, request, stop_group, wait_for_port  # noqa: E402
+
 LIGHTHOUSE = "lighthouse@12.2.3"
 CHROME = "/usr/bin/chromium"
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 95}
@@ -51,12 +53,6 @@ PAGES = {
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def install_lighthouse(cache: Path) -> Path:
@@ -86,21 +82,10 @@ def demo(port: int, workdir: Path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"portal demo did not start:\n{output.read_text()[-3000:]}")
             time.sleep(0.2)
-        while True:
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            time.sleep(0.1)
+        wait_for_port(port)
         yield parse_demo(output.read_text())
     finally:
-        # The demo runs localstripe as its child: stop the whole process group.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=15)  # the demo runs localstripe as its child
 
 
 def parse_demo(text: str) -> dict[str, dict]:
@@ -114,16 +99,6 @@ def parse_demo(text: str) -> dict[str, dict]:
     if not {"zh_Hans", "en"} <= set(found):
         raise SystemExit(f"could not read the demo's borrowers from its output:\n{text[:2000]}")
     return found
-
-
-def request(port, method, path, headers=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.getheaders(), response.read()
-    finally:
-        conn.close()
 
 
 def cookie_of(headers) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -28,18 +27,13 @@ from sqlalchemy import select
 from portal.extensions import db as _db
 from portal.models import AuditEvent, Payment
 from tests.helpers import sign_in_through_link
+from tests.local import free_port
 from tests.quality import world as w
 
 pytestmark = [pytest.mark.postgres, pytest.mark.committing]
 
 BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 BORROWERS = 4
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class OwnPostgres:
@@ -49,7 +43,7 @@ class OwnPostgres:
         self.bin = BINARIES[-1]
         self.folder = tempfile.mkdtemp(prefix="portal-pg-")
         self.data = os.path.join(self.folder, "data")
-        self.port = _free_port()
+        self.port = free_port()
         shutil.chown(self.folder, "postgres", "postgres")
         self._as_postgres("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync",
                           "-E", "UTF8", "--locale=C")
