@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     compress.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    babel.init_app(app, locale_selector=i18n.select_babel_locale, timezone_selector=i18n.select_timezone)
     sessions.init_app(app, login_manager)
     security.init_app(app)
     templating.init_app(app)

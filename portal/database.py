@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 
@@ -105,18 +106,44 @@ def release_session() -> None:
         db.session.remove()
 
 
+def reading_connection() -> Connection:
+    """The connection this request's own SQL runs on.
+
+    On a read-only page, a pooled connection in autocommit mode that the ORM session of the
+    request shares; elsewhere the ORM session's, inside its transaction.
+    """
+    return g.get("read_connection") or db.session.connection()
+
+
+def _session_bound_to_connection() -> bool:
+    # Tests bind the session to one connection inside an outer transaction (rolled back after
+    # each test); that connection keeps its transaction.
+    return isinstance(db.session.session_factory.kw.get("bind"), Connection)
+
+
+def end_request_database() -> None:
+    """Close the request's session, then the read-only connection it may have been bound to."""
+    connection = g.pop("read_connection", None)
+    try:
+        release_session()
+    finally:
+        if connection is not None:
+            connection.close()
+
+
 def init_app(app: Flask) -> None:
     # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later), which then
     # finds nothing left to close.
-    app.teardown_appcontext(lambda exc: release_session())
+    app.teardown_appcontext(lambda exc: end_request_database())
 
     @app.before_request
     def read_without_transaction():
         # Registered before the session loader, so that its query already runs this way.
-        if request.method not in READ_METHODS:
+        if request.method not in READ_METHODS or _session_bound_to_connection():
             return
-        view = app.view_functions.get(request.endpoint)
-        # Tests bind the session to one connection inside an outer transaction (rolled back
-        # after each test); that connection keeps its transaction.
-        if getattr(view, "read_only", False) and isinstance(db.session.get_bind(), Engine):
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        if getattr(app.view_functions.get(request.endpoint), "read_only", False):
+            # A plain connection and, for views that load ORM objects, a plain ORM session on
+            # it: the sign-in check of every page then runs without the ORM session's own
+            # bookkeeping, a tenth of a page's time.
+            connection = g.read_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            db.session.registry.set(Session(bind=connection))

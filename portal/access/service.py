@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal import audit
 from portal.access import throttle
@@ -200,3 +200,8 @@ def verify_account_number(
     key = _account_key(account) if account else f"?:{account_number}"
     return _verify(key, account.borrower if account else None, date_of_birth, id_last4, ip,
                    method="sign_in", subject=account)
+
+
+def remember_locale(borrower_id: int, locale: str) -> None:
+    """The language the borrower chose, for their next visit on any device (the caller commits)."""
+    db.session.execute(update(Borrower).where(Borrower.id == borrower_id).values(locale=locale))

@@ -8,11 +8,13 @@ import time
 
 from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import update
 
+from portal.access import snapshot
+from portal.access.snapshot import SignedIn
+from portal.database import reading_connection
 from portal.extensions import db
-from portal.models import Account, Borrower, BorrowerSession
+from portal.models import Borrower, BorrowerSession
 from portal.models.types import utcnow
 
 LAST_SEEN = "seen"
@@ -34,7 +36,8 @@ def start(borrower: Borrower, method: str) -> BorrowerSession:
 
 
 def sign_in(record: BorrowerSession) -> None:
-    """Attach the session record to this browser, dropping anything from before sign-in.
+    """Attach the session record (committed by the caller) to this browser, dropping anything
+    from before sign-in.
 
     Clearing the Flask session gives the browser a new session cookie, so a session id
     planted before sign-in (session fixation) is worthless afterwards.
@@ -43,34 +46,26 @@ def sign_in(record: BorrowerSession) -> None:
     session.clear()
     if keep_locale:
         session["link_locale"] = keep_locale
-    login_user(record)
+    # The same kind of user as every later request gets from load(), not the ORM record.
+    login_user(load(record.token))
     session[LAST_SEEN] = int(time.time())
 
 
-def end(record: BorrowerSession | None) -> None:
-    if record is not None and record.ended_at is None:
-        record.ended_at = utcnow()
+def end(user: SignedIn | None) -> None:
+    """Sign out: the server-side record ends (the caller commits), then the cookie's session."""
+    if user is not None:
+        db.session.execute(
+            update(BorrowerSession)
+            .where(BorrowerSession.id == user.id, BorrowerSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
     logout_user()
     session.clear()
 
 
-# Every borrower page shows or checks the borrower's accounts (a handful at most), so they come
-# with the session in one statement: one round trip to the database instead of two. Built once:
-# assembling a statement with loader options costs more than running it.
-_LIVE_SESSION = (
-    select(BorrowerSession)
-    # An account's lender is the borrower's lender, already loaded: no second join for it.
-    .options(joinedload(BorrowerSession.borrower).joinedload(Borrower.accounts).lazyload(Account.lender))
-    .where(BorrowerSession.token_hash == bindparam("token_hash"), BorrowerSession.ended_at.is_(None))
-)
-
-
-def load(token: str) -> BorrowerSession | None:
-    """The live session of this token, with its borrower, lender and the borrower's accounts."""
-    record = db.session.execute(_LIVE_SESSION, {"token_hash": _hash(token)}).unique().scalar_one_or_none()
-    if record is not None:
-        record.token = token
-    return record
+def load(token: str) -> SignedIn | None:
+    """The live session of this token, with its borrower, lender and accounts, or None."""
+    return snapshot.read(reading_connection(), token, _hash(token))
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:

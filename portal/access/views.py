@@ -148,7 +148,7 @@ def choose_language():
     if not form.validate() or chosen is None:
         abort(400)
     if current_user.is_authenticated:
-        current_user.borrower.locale = chosen
+        service.remember_locale(current_user.borrower.id, chosen)
         db.session.commit()
     response = redirect(target, code=303)
     response.set_cookie(

@@ -9,7 +9,24 @@ from portal.models.types import UTCDateTime, utcnow
 ACCOUNT_STATUSES = ("overdue", "in_plan", "disputed", "settled", "closed")
 
 
-class Account(db.Model):
+class AccountFigures:
+    """What pages derive from an account's figures, for the ORM account and its snapshot alike
+    (portal/access/snapshot.py)."""
+
+    __slots__ = ()
+
+    @property
+    def payable_minor(self) -> int:
+        """What can still be paid now: overdue and not already in flight."""
+        return max(self.overdue_minor - self.reserved_minor, 0)
+
+    @property
+    def masked_number(self) -> str:
+        """Only the last four characters: enough to recognise, too little to misuse."""
+        return "•••• " + self.account_number[-4:]
+
+
+class Account(AccountFigures, db.Model):
     """A loan in arrears. Amounts are integer minor units of ``currency``.
 
     principal + interest + penalty_interest + fees == overdue (checked on every import).
@@ -40,13 +57,3 @@ class Account(db.Model):
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
     borrower = relationship("Borrower", back_populates="accounts")
-
-    @property
-    def payable_minor(self) -> int:
-        """What can still be paid now: overdue and not already in flight."""
-        return max(self.overdue_minor - self.reserved_minor, 0)
-
-    @property
-    def masked_number(self) -> str:
-        """Only the last four characters: enough to recognise, too little to misuse."""
-        return "•••• " + self.account_number[-4:]

@@ -1,6 +1,5 @@
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -8,12 +7,12 @@ from portal.extensions import db
 from portal.models.types import UTCDateTime, utcnow
 
 
-class BorrowerSession(UserMixin, db.Model):
+class BorrowerSession(db.Model):
     """A signed-in browser: the server-side record that makes sessions revocable.
 
-    Flask-Login's user is this record (its id is a random token, stored hashed), so a new
-    sign-in always means a new id, and signing out ends it on the server, not only in the
-    cookie.
+    Flask-Login's user is a snapshot of this record (portal/access/snapshot.py), whose id is
+    a random token, stored hashed: a new sign-in always means a new id, and signing out ends
+    it on the server, not only in the cookie.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -26,9 +25,5 @@ class BorrowerSession(UserMixin, db.Model):
 
     borrower = relationship("Borrower", lazy="joined", innerjoin=True)
 
-    # Flask-Login stores get_id() in the cookie; the clear token is set on the instance
-    # when the session starts and on load.
+    # The clear token, set on the instance when the session starts (it is stored nowhere).
     token: str = ""
-
-    def get_id(self) -> str:
-        return self.token

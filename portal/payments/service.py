@@ -32,6 +32,7 @@ from sqlalchemy.orm import lazyload
 from portal import audit
 from portal.extensions import db
 from portal.models import Account, Payment, ProcessedStripeEvent
+from portal.models.account import AccountFigures
 from portal.models.types import utcnow
 from portal.outbox.events import emit
 from portal.payments.gateway import Intent, InvalidWebhook, PaymentDeclined, ProviderUnavailable, gateway, intent_params
@@ -85,7 +86,7 @@ def allocate(account: Account, amount: int) -> Allocation:
     return Allocation(excess=remaining, **parts)
 
 
-def minimum_amount(account: Account) -> int:
+def minimum_amount(account: AccountFigures) -> int:
     """The smallest "other amount": the lower of a share of the overdue amount and a fixed
     sum, rounded up to a whole minor unit, and never more than what can be paid."""
     lender = account.lender
@@ -93,13 +94,13 @@ def minimum_amount(account: Account) -> int:
     return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
 
 
-def available_methods(account: Account) -> list[str]:
+def available_methods(account: AccountFigures) -> list[str]:
     configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
     return [m for m in configured if m in METHOD_CURRENCIES
             and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])]
 
 
-def check_amount(account: Account, amount: int) -> None:
+def check_amount(account: AccountFigures, amount: int) -> None:
     if account.payable_minor <= 0:
         raise PaymentRefused("in_flight" if account.reserved_minor else "nothing_due")
     if amount <= 0:
@@ -110,14 +111,17 @@ def check_amount(account: Account, amount: int) -> None:
         raise PaymentRefused("below_minimum", minimum=minimum_amount(account))
 
 
-def start_payment(account: Account, amount: int, purpose: str, method: str = "card",
+def start_payment(account: AccountFigures, amount: int, purpose: str, method: str = "card",
                   *, actor_id: object = None) -> Payment:
-    """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits)."""
+    """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits).
+
+    ``account`` may be the page's snapshot: the amount is checked again, under a lock, when
+    the payment reserves it (submit)."""
     check_amount(account, amount)
     if method not in available_methods(account):
         raise PaymentRefused("method_unavailable")
     public_id = secrets.token_urlsafe(16)
-    payment = Payment(public_id=public_id, account=account, amount_minor=amount,
+    payment = Payment(public_id=public_id, account_id=account.id, amount_minor=amount,
                       currency=account.currency, purpose=purpose, method=method,
                       idempotency_key=f"portal-payment-{public_id}")
     db.session.add(payment)
