@@ -121,14 +121,18 @@ def _session_bound_to_connection() -> bool:
     return isinstance(db.session.session_factory.kw.get("bind"), Connection)
 
 
+def _end_read_connection() -> None:
+    connection = g.pop("read_connection", None)
+    if connection is not None:
+        connection.close()
+
+
 def end_request_database() -> None:
     """Close the request's session, then the read-only connection it may have been bound to."""
-    connection = g.pop("read_connection", None)
     try:
         release_session()
     finally:
-        if connection is not None:
-            connection.close()
+        _end_read_connection()
 
 
 def init_app(app: Flask) -> None:
@@ -145,5 +149,7 @@ def init_app(app: Flask) -> None:
             # A plain connection and, for views that load ORM objects, a plain ORM session on
             # it: the sign-in check of every page then runs without the ORM session's own
             # bookkeeping, a tenth of a page's time.
-            connection = g.read_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            _end_read_connection()  # one app context serving several requests (test clients)
+            connection = g.read_connection = db.engine.connect()
+            connection.execution_options(isolation_level="AUTOCOMMIT")
             db.session.registry.set(Session(bind=connection))

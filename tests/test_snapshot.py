@@ -2,6 +2,9 @@
 
 from dataclasses import fields
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from portal.access import sessions
 from portal.access.snapshot import AccountSnapshot, LenderSnapshot
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
@@ -52,3 +55,11 @@ def test_an_ended_or_unknown_session_reads_as_nobody(app, db):
         sessions.end(sessions.load(record.token))
     assert sessions.load(record.token) is None
     assert sessions.load("not-a-token") is None
+
+
+def test_the_database_refuses_an_account_at_another_lender_than_its_borrowers(db):
+    # Pages show the borrower's lender for each account; the schema keeps that true.
+    borrower = BorrowerFactory()
+    with pytest.raises(IntegrityError):
+        AccountFactory(borrower=borrower, lender=LenderFactory())
+        db.session.flush()

@@ -47,6 +47,7 @@ def sign_in(record: BorrowerSession) -> None:
     if keep_locale:
         session["link_locale"] = keep_locale
     # The same kind of user as every later request gets from load(), not the ORM record.
+    db.session.flush()
     login_user(load(record.token))
     session[LAST_SEEN] = int(time.time())
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from portal.models import Account, Borrower
+from portal.access.snapshot import AccountSnapshot, BorrowerSnapshot
 
 
-def accounts_of(borrower: Borrower) -> list[Account]:
+def accounts_of(borrower: BorrowerSnapshot) -> list[AccountSnapshot]:
     """The borrower's accounts, most overdue first.
 
-    ``borrower.accounts`` is loaded with the sign-in session (access/sessions.py), so this
-    costs no query on a borrower page; elsewhere it is one query, whatever the number.
+    The signed-in snapshot (access/snapshot.py) already holds them: no query on a borrower page.
     """
     return sorted(borrower.accounts, key=lambda account: (-account.days_past_due, account.id))
 
 
-def overdue_totals(accounts: list[Account]) -> list[tuple[str, int]]:
+def overdue_totals(accounts: list[AccountSnapshot]) -> list[tuple[str, int]]:
     """The total overdue per currency: [(currency, minor units)], one entry per currency."""
     totals: dict[str, int] = {}
     for account in accounts:
@@ -22,6 +21,6 @@ def overdue_totals(accounts: list[Account]) -> list[tuple[str, int]]:
     return list(totals.items())
 
 
-def own_account(borrower: Borrower, account_id: int) -> Account | None:
+def own_account(borrower: BorrowerSnapshot, account_id: int) -> AccountSnapshot | None:
     """An account of this borrower, or None: another borrower's account does not exist here."""
     return next((account for account in borrower.accounts if account.id == account_id), None)

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, ForeignKeyConstraint, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -32,7 +32,13 @@ class Account(AccountFigures, db.Model):
     principal + interest + penalty_interest + fees == overdue (checked on every import).
     """
 
-    __table_args__ = (UniqueConstraint("lender_id", "account_number"),)
+    __table_args__ = (
+        UniqueConstraint("lender_id", "account_number"),
+        # An account's lender is its borrower's lender (a borrower record belongs to one
+        # lender): pages show the borrower's lender for every account they list.
+        ForeignKeyConstraint(["borrower_id", "lender_id"], ["borrower.id", "borrower.lender_id"],
+                             name="fk_account_borrower_of_lender"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lender_id: Mapped[int] = mapped_column(ForeignKey("lender.id"))
@@ -56,4 +62,5 @@ class Account(AccountFigures, db.Model):
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
-    borrower = relationship("Borrower", back_populates="accounts")
+    borrower = relationship("Borrower", back_populates="accounts",
+                            primaryjoin="Borrower.id == Account.borrower_id", foreign_keys=[borrower_id])

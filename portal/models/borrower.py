@@ -14,7 +14,8 @@ class Borrower(db.Model):
     that the same person also owes lender B.
     """
 
-    __table_args__ = (UniqueConstraint("lender_id", "national_id_hash"),)
+    # (id, lender_id) is unique anyway; declared so that accounts can refer to the pair.
+    __table_args__ = (UniqueConstraint("lender_id", "national_id_hash"), UniqueConstraint("id", "lender_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lender_id: Mapped[int] = mapped_column(ForeignKey("lender.id"), index=True)
@@ -30,4 +31,5 @@ class Borrower(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
-    accounts = relationship("Account", back_populates="borrower", order_by="Account.id")
+    accounts = relationship("Account", back_populates="borrower", order_by="Account.id",
+                            primaryjoin="Borrower.id == Account.borrower_id", foreign_keys="Account.borrower_id")

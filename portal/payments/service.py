@@ -30,9 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from portal import audit
+from portal.access.snapshot import AccountSnapshot
 from portal.extensions import db
 from portal.models import Account, Payment, ProcessedStripeEvent
-from portal.models.account import AccountFigures
 from portal.models.types import utcnow
 from portal.outbox.events import emit
 from portal.payments.gateway import Intent, InvalidWebhook, PaymentDeclined, ProviderUnavailable, gateway, intent_params
@@ -86,7 +86,7 @@ def allocate(account: Account, amount: int) -> Allocation:
     return Allocation(excess=remaining, **parts)
 
 
-def minimum_amount(account: AccountFigures) -> int:
+def minimum_amount(account: Account | AccountSnapshot) -> int:
     """The smallest "other amount": the lower of a share of the overdue amount and a fixed
     sum, rounded up to a whole minor unit, and never more than what can be paid."""
     lender = account.lender
@@ -94,13 +94,13 @@ def minimum_amount(account: AccountFigures) -> int:
     return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
 
 
-def available_methods(account: AccountFigures) -> list[str]:
+def available_methods(account: Account | AccountSnapshot) -> list[str]:
     configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
     return [m for m in configured if m in METHOD_CURRENCIES
             and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])]
 
 
-def check_amount(account: AccountFigures, amount: int) -> None:
+def check_amount(account: Account | AccountSnapshot, amount: int) -> None:
     if account.payable_minor <= 0:
         raise PaymentRefused("in_flight" if account.reserved_minor else "nothing_due")
     if amount <= 0:
@@ -111,7 +111,7 @@ def check_amount(account: AccountFigures, amount: int) -> None:
         raise PaymentRefused("below_minimum", minimum=minimum_amount(account))
 
 
-def start_payment(account: AccountFigures, amount: int, purpose: str, method: str = "card",
+def start_payment(account: Account | AccountSnapshot, amount: int, purpose: str, method: str = "card",
                   *, actor_id: object = None) -> Payment:
     """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits).
 
@@ -488,11 +488,11 @@ def own_payment(borrower, public_id: str) -> Payment | None:
     ).scalar_one_or_none()
 
 
-def history(account: Account) -> list[Payment]:
+def history(account: Account | AccountSnapshot) -> list[Payment]:
     """Payments of an account a borrower should see: everything that reached Stripe."""
     return list(db.session.execute(
         select(Payment).where(Payment.account_id == account.id, Payment.status != "created")
         .order_by(Payment.created_at.desc(), Payment.id.desc())
-        # Every row's account is this one, already loaded: no join to it (and its lender) per row.
+        # Every row's account is the one the page shows already: no join to it (and its lender).
         .options(lazyload(Payment.account))
     ).scalars())
