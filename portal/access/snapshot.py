@@ -22,7 +22,6 @@ from portal.models.account import AccountFigures
 @dataclass(frozen=True, slots=True)
 class LenderSnapshot:
     id: int
-    code: str
     name: str
     jurisdiction: str
     contact_phone: str | None
@@ -38,7 +37,6 @@ class LenderSnapshot:
 @dataclass(frozen=True, slots=True)
 class AccountSnapshot(AccountFigures):
     id: int
-    lender_id: int
     account_number: str
     product: str
     currency: str
@@ -59,7 +57,6 @@ class AccountSnapshot(AccountFigures):
 @dataclass(frozen=True, slots=True)
 class BorrowerSnapshot:
     id: int
-    lender_id: int
     name: str
     locale: str
     timezone: str
@@ -73,7 +70,6 @@ class SignedIn(UserMixin):
     """Flask-Login's user: one live BorrowerSession and what it may see."""
 
     id: int  # the BorrowerSession's id
-    method: str
     token: str
     borrower: BorrowerSnapshot
 
@@ -86,7 +82,7 @@ def _names(snapshot: type, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(f.name for f in fields(snapshot) if f.name not in without)
 
 
-_SESSION = ("id", "method")
+_SESSION = ("id",)
 _BORROWER = _names(BorrowerSnapshot, without=("lender", "accounts"))
 _LENDER = _names(LenderSnapshot)
 _ACCOUNT = _names(AccountSnapshot, without=("lender",))
@@ -96,7 +92,8 @@ def _columns(model, names: tuple[str, ...]):
     return [model.__table__.c[name] for name in names]
 
 
-# Built once: the columns follow the snapshots' fields, so adding a field adds the column.
+# Built once: the columns follow the snapshots' fields, so adding a field adds the column (and
+# each column costs every page a little: the snapshots hold only what pages show or check).
 _STATEMENT = (
     select(*_columns(BorrowerSession, _SESSION), *_columns(Borrower, _BORROWER),
            *_columns(Lender, _LENDER), *_columns(Account, _ACCOUNT))

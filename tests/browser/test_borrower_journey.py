@@ -21,6 +21,7 @@ def shot(page, name):
 
 @pytest.mark.parametrize("locale,texts", [
     ("zh_Hans", {"wrong": "如果再有4次未能通过", "amount": "¥9,359.75", "heading": "逾期金额"}),
+    ("zh_Hant", {"wrong": "如果再有4次未能通過", "amount": "CN¥9,359.75", "heading": "逾期金額"}),
     ("en", {"wrong": "After 4 more unsuccessful tries", "amount": "CN¥9,359.75",
             "heading": "Overdue amount"}),
 ])
