@@ -16,10 +16,19 @@ TRANSLATIONS = ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"
 # Babel skips folders starting with "_" by default, which would miss templates/_macros.
 EXTRACT_ARGS = [
-    "-F", str(TRANSLATIONS / "babel.cfg"), "-k", "_l", "-k", "lazy_gettext",
-    "--ignore-dirs=.* __pycache__ node_modules instance", "--add-location=file",
-    "--sort-by-file", "--project=Sunshine Portal", "--version=1",
-    "--msgid-bugs-address=portal-i18n@example.invalid", "--copyright-holder=Sunshine Portal",
+    "-F",
+    str(TRANSLATIONS / "babel.cfg"),
+    "-k",
+    "_l",
+    "-k",
+    "lazy_gettext",
+    "--ignore-dirs=.* __pycache__ node_modules instance",
+    "--add-location=file",
+    "--sort-by-file",
+    "--project=Sunshine Portal",
+    "--version=1",
+    "--msgid-bugs-address=portal-i18n@example.invalid",
+    "--copyright-holder=Sunshine Portal",
 ]
 
 
@@ -42,14 +51,12 @@ def po_path(locale: str) -> Path:
 def update() -> int:
     """Re-extract and merge; English is the source language, so its entries are copies."""
     extract()
-    _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--ignore-obsolete",
-             "--no-fuzzy-matching")
+    _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--ignore-obsolete", "--no-fuzzy-matching")
     with po_path("en").open("rb") as f:
         catalog = read_po(f, locale="en")
     filled = 0
     for message in catalog:
-        if message.id and not (message.string if isinstance(message.string, str)
-                               else all(message.string)):
+        if message.id and not (message.string if isinstance(message.string, str) else all(message.string)):
             message.string = message.id
             filled += 1
     with po_path("en").open("wb") as f:

@@ -40,8 +40,7 @@ def import_command(csv_file) -> None:
     try:
         records, errors = validate_csv(csv_file)
     except UnicodeDecodeError as exc:
-        raise click.ClickException(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})"
-                                   ) from exc
+        raise click.ClickException(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     if errors:
         for error in errors:
             click.echo(str(error), err=True)
@@ -69,8 +68,9 @@ def _find_account(account_number: str, lender_code: str | None):
         query = query.join(Lender).where(Lender.code == lender_code)
     matches = db.session.execute(query).scalars().all()
     if not matches:
-        raise click.ClickException(f"no account {account_number!r}"
-                                   + (f" at lender {lender_code!r}" if lender_code else ""))
+        raise click.ClickException(
+            f"no account {account_number!r}" + (f" at lender {lender_code!r}" if lender_code else "")
+        )
     if len(matches) > 1:
         raise click.ClickException("that account number exists at several lenders: add --lender")
     return matches[0]
@@ -79,13 +79,16 @@ def _find_account(account_number: str, lender_code: str | None):
 @link_group.command("create")
 @click.argument("account_number")
 @click.option("--lender", "lender_code", help="Lender code, if the number is not unique.")
-@click.option("--lang", type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
-              help="Language the page opens in (default: the borrower's own).")
-@click.option("--expires-days", type=click.IntRange(1, 90), default=None,
-              help="Days until the link stops working (default 14).")
+@click.option(
+    "--lang",
+    type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
+    help="Language the page opens in (default: the borrower's own).",
+)
+@click.option(
+    "--expires-days", type=click.IntRange(1, 90), default=None, help="Days until the link stops working (default 14)."
+)
 @with_appcontext
-def link_create(account_number: str, lender_code: str | None, lang: str | None,
-                expires_days: int | None) -> None:
+def link_create(account_number: str, lender_code: str | None, lang: str | None, expires_days: int | None) -> None:
     """Mint a reminder link for an account and print its URL."""
     from portal.access.service import create_link, link_url
 
@@ -151,10 +154,12 @@ def payments_stale() -> None:
 
     stale = stale_payments()
     for payment in stale:
-        click.echo(f"{payment.public_id}  {payment.account.account_number}  "
-                   f"{format_major_plain(payment.amount_minor, payment.currency)} {payment.currency}  "
-                   f"sent {payment.submitted_at:%Y-%m-%d %H:%M} UTC  "
-                   f"stripe: {payment.provider_reference or '-'} ({payment.provider_status or '-'})")
+        click.echo(
+            f"{payment.public_id}  {payment.account.account_number}  "
+            f"{format_major_plain(payment.amount_minor, payment.currency)} {payment.currency}  "
+            f"sent {payment.submitted_at:%Y-%m-%d %H:%M} UTC  "
+            f"stripe: {payment.provider_reference or '-'} ({payment.provider_status or '-'})"
+        )
     click.echo(f"{len(stale)} unconfirmed payment(s).")
 
 
@@ -176,8 +181,7 @@ def api_client_group() -> None:
 @api_client_group.command("create")
 @click.argument("name")
 @click.option("--lender", "lender_code", required=True, help="Lender code the client acts for.")
-@click.option("--scopes", required=True,
-              help="Comma-separated: accounts:write, links:write, events:read.")
+@click.option("--scopes", required=True, help="Comma-separated: accounts:write, links:write, events:read.")
 @click.option("--webhook-url", help="Where outbound events are POSTed (https in production).")
 @with_appcontext
 def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str | None) -> None:
@@ -189,8 +193,9 @@ def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str
     if lender is None:
         raise click.ClickException(f"no lender {lender_code!r}")
     try:
-        client, token = create_client(name, lender, [s.strip() for s in scopes.split(",") if s.strip()],
-                                      webhook_url=webhook_url)
+        client, token = create_client(
+            name, lender, [s.strip() for s in scopes.split(",") if s.strip()], webhook_url=webhook_url
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -251,8 +256,10 @@ def outbox_dead() -> None:
 
     dead = delivery.dead_letters()
     for item in dead:
-        click.echo(f"{item.id}  {item.event.event_id}  {item.event.type}  to {item.client.name}  "
-                   f"after {item.attempts} attempts: {item.last_error}")
+        click.echo(
+            f"{item.id}  {item.event.event_id}  {item.event.type}  to {item.client.name}  "
+            f"after {item.attempts} attempts: {item.last_error}"
+        )
     click.echo(f"{len(dead)} dead delivery(ies).")
 
 
@@ -277,8 +284,10 @@ def i18n_update() -> None:
     from portal import catalogs
 
     added = catalogs.update()
-    click.echo(f"Catalogs updated; {added} English entries filled. Now translate the empty "
-               "entries in zh_Hans and zh_Hant, then run `portal i18n compile`.")
+    click.echo(
+        f"Catalogs updated; {added} English entries filled. Now translate the empty "
+        "entries in zh_Hans and zh_Hant, then run `portal i18n compile`."
+    )
 
 
 @i18n_group.command("compile")
@@ -291,6 +300,13 @@ def i18n_compile() -> None:
 
 
 def register(app) -> None:
-    for command in (import_command, link_group, demo_command, payments_group, api_client_group,
-                    outbox_group, i18n_group):
+    for command in (
+        import_command,
+        link_group,
+        demo_command,
+        payments_group,
+        api_client_group,
+        outbox_group,
+        i18n_group,
+    ):
         app.cli.add_command(command)

@@ -26,7 +26,7 @@ def _database_url(raw: str | None, instance_path: Path) -> str:
     # Heroku-style URLs and bare "postgresql://" must both reach psycopg 3.
     for prefix in ("postgres://", "postgresql://"):
         if raw.startswith(prefix):
-            return "postgresql+psycopg://" + raw[len(prefix):]
+            return "postgresql+psycopg://" + raw[len(prefix) :]
     return raw
 
 
@@ -115,8 +115,14 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         # Flask-Compress leaves streamed files (static assets) unclosed; leave those to the
         # proxy, which serves static files in production anyway.
         "COMPRESS_STREAMS": False,
-        "COMPRESS_MIMETYPES": ["text/html", "text/css", "application/javascript",
-                               "application/json", "application/problem+json", "image/svg+xml"],
+        "COMPRESS_MIMETYPES": [
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "application/json",
+            "application/problem+json",
+            "image/svg+xml",
+        ],
         "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
         # Stripe: real in production; `portal demo` starts localstripe when no key is set.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),

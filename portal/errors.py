@@ -31,8 +31,7 @@ def _page(status: int, reason: str | None = None):
 
         return api_error(status)
     shown = status if status in HEADINGS else (500 if status >= 500 else 400)
-    return render_template("errors/error.html", status=shown, reason=reason,
-                           headings=HEADINGS), status
+    return render_template("errors/error.html", status=shown, reason=reason, headings=HEADINGS), status
 
 
 def init_app(app: Flask) -> None:

@@ -62,9 +62,7 @@ class BirthDate:
 
 
 class IdLastFour:
-    message = _l(
-        "Enter the last 4 characters of your ID number, for example 1234 or 123X."
-    )
+    message = _l("Enter the last 4 characters of your ID number, for example 1234 or 123X.")
 
     def __call__(self, form, field):
         value = (field.data or "").upper()

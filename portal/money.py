@@ -85,8 +85,10 @@ def format_money(minor: int, currency: str, locale: str | Locale) -> str:
     return f"{prefix}{digits}{suffix}"
 
 
-_PROBE = re.compile(r"^(?P<prefix>\D*)1(?P<group>\D)234(?P=group)567(?:(?P<decimal>\D)(?P<fraction>\d+))?"
-                    r"(?P<suffix>\D*)$")
+_PROBE = re.compile(
+    r"^(?P<prefix>\D*)1(?P<group>\D)234(?P=group)567(?:(?P<decimal>\D)(?P<fraction>\d+))?"
+    r"(?P<suffix>\D*)$"
+)
 
 
 @cache
@@ -100,18 +102,18 @@ def _layout(currency: str, locale: str) -> tuple[str, str, str, str, int] | None
     both ways over many amounts.
     """
     places = precision(currency)
-    probe = format_currency(to_decimal(int("1234567" + "1234567890"[:places]), currency), currency,
-                            locale=locale)
+    probe = format_currency(to_decimal(int("1234567" + "1234567890"[:places]), currency), currency, locale=locale)
     found = _PROBE.match(probe)
     if not found or (found["fraction"] or "") != "1234567890"[:places]:
         return None
     prefix, group, suffix = found["prefix"], found["group"], found["suffix"]
     if format_currency(to_decimal(1234 * 10**places, currency), currency, locale=locale) != (
-            f"{prefix}1{group}234{found['decimal'] or ''}{'0' * places}{suffix}"):
+        f"{prefix}1{group}234{found['decimal'] or ''}{'0' * places}{suffix}"
+    ):
         return None
     return prefix, group, found["decimal"] or "", suffix, places
 
 
 def format_major_plain(minor: int, currency: str) -> str:
-    """"1234.56": for form fields and CSV output, never for display."""
+    """ "1234.56": for form fields and CSV output, never for display."""
     return f"{to_decimal(minor, currency):f}"

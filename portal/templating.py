@@ -180,10 +180,16 @@ class _TranslateConstants(NodeTransformer):
 
     def visit_Call(self, node: nodes.Call):
         node = self.generic_visit(node)
-        if (isinstance(node.node, nodes.Name) and node.node.name in ("_", "gettext")
-                and len(node.args) == 1 and isinstance(node.args[0], nodes.Const)
-                and isinstance(node.args[0].value, str)
-                and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None):
+        if (
+            isinstance(node.node, nodes.Name)
+            and node.node.name in ("_", "gettext")
+            and len(node.args) == 1
+            and isinstance(node.args[0], nodes.Const)
+            and isinstance(node.args[0].value, str)
+            and not node.kwargs
+            and node.dyn_args is None
+            and node.dyn_kwargs is None
+        ):
             translated = _markup(self.translations, node.args[0].value) % {}
             return nodes.MarkSafe(nodes.Const(str(translated), lineno=node.lineno), lineno=node.lineno)
         return node

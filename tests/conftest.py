@@ -30,8 +30,7 @@ from tests.pages import PageCheckingClient  # noqa: E402
 def _database_url(tmp_path_factory) -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith(
-            "postgresql://") else url
+        return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
 
 
@@ -136,9 +135,13 @@ def make_app(app, database_url):
     made = []
 
     def make(**overrides):
-        other = create_app({**app_config(database_url, app.config["STRIPE_API_BASE"]),
-                            "RATELIMIT_KEY_PREFIX": app.config["RATELIMIT_KEY_PREFIX"],
-                            **overrides})
+        other = create_app(
+            {
+                **app_config(database_url, app.config["STRIPE_API_BASE"]),
+                "RATELIMIT_KEY_PREFIX": app.config["RATELIMIT_KEY_PREFIX"],
+                **overrides,
+            }
+        )
         other.test_client_class = PageCheckingClient
         made.append(other)
         return other
@@ -183,8 +186,14 @@ def chromium():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--headless=new", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--headless=new",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -193,8 +202,9 @@ def chromium():
 @pytest.fixture
 def phone(chromium):
     """A fresh phone-sized browser profile (no cookies) per test."""
-    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                   has_touch=True, locale="zh-CN")
+    context = chromium.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
     page = context.new_page()
     yield page
     context.close()

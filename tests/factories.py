@@ -60,6 +60,7 @@ class AccountFactory(_Base):
     penalty_interest_minor = 420
     fees_minor = 0
     overdue_minor = factory.LazyAttribute(
-        lambda o: o.principal_minor + o.interest_minor + o.penalty_interest_minor + o.fees_minor)
+        lambda o: o.principal_minor + o.interest_minor + o.penalty_interest_minor + o.fees_minor
+    )
     days_past_due = 3
     due_date = factory.LazyAttribute(lambda o: date.today() - timedelta(days=o.days_past_due))

@@ -7,8 +7,12 @@ from sqlalchemy import select
 
 from portal.extensions import db as _db
 
-FUZZ = settings(max_examples=50, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def tables(app):

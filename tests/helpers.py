@@ -14,9 +14,13 @@ def make_link(account, **kwargs) -> str:
 
 def verify(client, account, *, dob: str = "19900512", last4: str | None = None):
     """Answer the verification questions on the page the link leads to."""
-    return client.submit("/verify", {
-        "date_of_birth": dob, "id_last4": last4 or account.borrower.national_id_last4,
-    })
+    return client.submit(
+        "/verify",
+        {
+            "date_of_birth": dob,
+            "id_last4": last4 or account.borrower.national_id_last4,
+        },
+    )
 
 
 def sign_in_through_link(client, account, **kwargs):

@@ -44,8 +44,7 @@ def check_page(response) -> BeautifulSoup:
     if duplicates:
         raise PageProblem(f"duplicate ids: {duplicates}")
     for form in soup.find_all("form"):
-        if form.get("method", "get").lower() == "post" and not form.find(
-                "input", attrs={"name": "csrf_token"}):
+        if form.get("method", "get").lower() == "post" and not form.find("input", attrs={"name": "csrf_token"}):
             raise PageProblem(f"POST form without CSRF token: {form.get('action')}")
     for label in soup.find_all("label"):
         target = label.get("for")
@@ -69,21 +68,28 @@ class PageCheckingClient(FlaskClient):
             response.soup = check_page(response)
         return response
 
-    def submit(self, url: str, data: dict | None = None, *, form_index: int = 0,
-               button: tuple[str, str] | None = None, follow_redirects: bool = False):
+    def submit(
+        self,
+        url: str,
+        data: dict | None = None,
+        *,
+        form_index: int = 0,
+        button: tuple[str, str] | None = None,
+        follow_redirects: bool = False,
+    ):
         """GET the page, fill in its form like a person, and POST it to the form's action."""
         page = self.get(url)
         assert page.status_code < 400, f"cannot open {url}: {page.status_code}"
         # The page's own forms first (in <main>), then the footer's language switch; the
         # header's sign-out button is never picked by accident.
         main = page.soup.find("main")
-        forms = [f for f in main.find_all("form") + page.soup.find("footer").find_all("form")
-                 if f.get("method", "").lower() == "post"]
+        forms = [
+            f
+            for f in main.find_all("form") + page.soup.find("footer").find_all("form")
+            if f.get("method", "").lower() == "post"
+        ]
         form = forms[form_index]
-        values = {
-            field["name"]: field.get("value", "")
-            for field in form.find_all("input") if field.get("name")
-        }
+        values = {field["name"]: field.get("value", "") for field in form.find_all("input") if field.get("name")}
         values.update(data or {})
         if button:
             values[button[0]] = button[1]

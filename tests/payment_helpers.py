@@ -19,15 +19,21 @@ DECLINED_CARD = "4000000000000341"
 
 
 def stripe_client(base_url: str):
-    return stripe.StripeClient("sk_test_local", base_addresses={"api": base_url},
-                               max_network_retries=0).v1
+    return stripe.StripeClient("sk_test_local", base_addresses={"api": base_url}, max_network_retries=0).v1
 
 
 def card(base_url: str, number: str = OK_CARD) -> str:
     """What Stripe.js gives the page: a payment method id for the typed card."""
-    return stripe_client(base_url).payment_methods.create(params={
-        "type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-    }).id
+    return (
+        stripe_client(base_url)
+        .payment_methods.create(
+            params={
+                "type": "card",
+                "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+            }
+        )
+        .id
+    )
 
 
 def choose(client, account, amount: str | None = None):
@@ -45,8 +51,9 @@ def start(client, account, amount: str | None = None) -> str:
 def pay_with(client, public_id: str, payment_method: str):
     # The same session-wide CSRF token the card page gives pay.js.
     token = client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
-    return client.post(f"/payments/{public_id}/card", json={"payment_method": payment_method},
-                       headers={"X-CSRFToken": token})
+    return client.post(
+        f"/payments/{public_id}/card", json={"payment_method": payment_method}, headers={"X-CSRFToken": token}
+    )
 
 
 def authenticate(base_url: str, client_secret: str, success: bool) -> None:
@@ -55,7 +62,9 @@ def authenticate(base_url: str, client_secret: str, success: bool) -> None:
     body = json.dumps({"key": "pk_test_local", "client_secret": client_secret}).encode()
     request = urllib.request.Request(
         f"{base_url}/v1/payment_intents/{intent_id}/_authenticate?success={str(success).lower()}",
-        data=body, method="POST")
+        data=body,
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         response.read()
 
@@ -65,13 +74,17 @@ def signed(event: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None =
     body = json.dumps(event).encode()
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}",
-                  "Content-Type": "application/json"}
+    return body, {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
 
 
 def event(event_type: str, obj: dict, event_id: str | None = None) -> dict:
-    return {"id": event_id or f"evt_{uuid.uuid4().hex[:24]}", "object": "event",
-            "type": event_type, "created": int(time.time()), "data": {"object": obj}}
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {"object": obj},
+    }
 
 
 def send(client, body_and_headers):

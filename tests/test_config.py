@@ -22,8 +22,15 @@ def test_production_needs_its_own_id_hash_key():
 
 
 def test_production_settings():
-    config = load({"PORTAL_ENV": "production", "SECRET_KEY": "s" * 40, "ID_HASH_KEY": "h" * 40,
-                   "DATABASE_URL": "postgres://u@db/portal", "REDIS_URL": "redis://cache:6379/0"})
+    config = load(
+        {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "s" * 40,
+            "ID_HASH_KEY": "h" * 40,
+            "DATABASE_URL": "postgres://u@db/portal",
+            "REDIS_URL": "redis://cache:6379/0",
+        }
+    )
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/portal"
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
     assert config["SESSION_COOKIE_SECURE"] and config["HSTS"] and config["PROXY_HOPS"] == 1

@@ -8,13 +8,19 @@ from tests.pages import text_of
 
 
 def test_dashboard_shows_every_figure_the_borrower_needs(client, db):
-    lender = LenderFactory(name="晨光消费金融有限公司", contact_phone="400-820-1234",
-                           service_opens="08:30", service_closes="20:00")
+    lender = LenderFactory(
+        name="晨光消费金融有限公司", contact_phone="400-820-1234", service_opens="08:30", service_closes="20:00"
+    )
     borrower = BorrowerFactory(lender=lender, name="李强")
     account = AccountFactory(
-        borrower=borrower, account_number="SR2024000102", product="随心借",
-        principal_minor=850000, interest_minor=42000, penalty_interest_minor=38975,
-        fees_minor=5000, days_past_due=95,
+        borrower=borrower,
+        account_number="SR2024000102",
+        product="随心借",
+        principal_minor=850000,
+        interest_minor=42000,
+        penalty_interest_minor=38975,
+        fees_minor=5000,
+        days_past_due=95,
         last_synced_at=datetime(2026, 11, 28, 1, 30, tzinfo=UTC),
     )
     sign_in_through_link(client, account)

@@ -29,17 +29,20 @@ def postgres_error(sqlstate: str) -> psycopg.Error:
     return psycopg.errors.lookup(sqlstate)("from the server")
 
 
-@pytest.mark.parametrize(("error", "unavailable"), [
-    (wrapped(psycopg.OperationalError("server closed the connection"), invalidated=True), True),
-    (wrapped(psycopg.OperationalError("connection refused")), True),  # no SQLSTATE: never connected
-    (wrapped(postgres_error("57P01")), True),  # admin shutdown (a restart)
-    (wrapped(postgres_error("57P03")), True),  # cannot connect now (starting up)
-    (wrapped(postgres_error("53300")), True),  # too many connections
-    (wrapped(postgres_error("40P01")), False),  # deadlock: a bug in lock order, must be a 500
-    (wrapped(postgres_error("57014")), False),  # statement timeout
-    (wrapped(sqlite_error("database is locked", sqlite3.SQLITE_BUSY)), True),  # the demo's writer
-    (wrapped(sqlite_error("no such table: account", sqlite3.SQLITE_ERROR)), False),
-])
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (wrapped(psycopg.OperationalError("server closed the connection"), invalidated=True), True),
+        (wrapped(psycopg.OperationalError("connection refused")), True),  # no SQLSTATE: never connected
+        (wrapped(postgres_error("57P01")), True),  # admin shutdown (a restart)
+        (wrapped(postgres_error("57P03")), True),  # cannot connect now (starting up)
+        (wrapped(postgres_error("53300")), True),  # too many connections
+        (wrapped(postgres_error("40P01")), False),  # deadlock: a bug in lock order, must be a 500
+        (wrapped(postgres_error("57014")), False),  # statement timeout
+        (wrapped(sqlite_error("database is locked", sqlite3.SQLITE_BUSY)), True),  # the demo's writer
+        (wrapped(sqlite_error("no such table: account", sqlite3.SQLITE_ERROR)), False),
+    ],
+)
 def test_only_an_unreachable_database_counts_as_busy(error, unavailable):
     assert database_unavailable(error) is unavailable
 

@@ -45,22 +45,21 @@ def wait_for_port(port, seconds=30):
 
 def test_demo_seeds_ten_borrowers_and_prints_links_and_answers(tmp_path):
     env = demo_env(tmp_path)
-    first = subprocess.run(portal("demo", "--no-serve"), env=env, capture_output=True, text=True,
-                           timeout=120)
+    first = subprocess.run(portal("demo", "--no-serve"), env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "10 created" in first.stdout
     assert len(LINK.findall(first.stdout)) == 10
     assert "19880314" in first.stdout  # the birth date answer for David Chen
-    again = subprocess.run(portal("demo", "--no-serve"), env=env, capture_output=True, text=True,
-                           timeout=120)
+    again = subprocess.run(portal("demo", "--no-serve"), env=env, capture_output=True, text=True, timeout=120)
     assert "0 created, 0 updated, 10 unchanged" in again.stdout
 
 
 def test_demo_serves_and_a_printed_link_works(tmp_path):
     port = free_port()
     env = demo_env(tmp_path)
-    server = subprocess.Popen(portal("demo", "--port", str(port)), env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        portal("demo", "--port", str(port)), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         output = ""
         deadline = time.monotonic() + 60

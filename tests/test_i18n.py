@@ -18,22 +18,25 @@ from tests.factories import AccountFactory, BorrowerFactory
 from tests.helpers import make_link, sign_in_through_link
 
 
-@pytest.mark.parametrize("header,expected", [
-    ("zh-CN,zh;q=0.9,en;q=0.8", "zh_Hans"),
-    ("zh-SG", "zh_Hans"),
-    ("zh-Hans-CN", "zh_Hans"),
-    ("zh", "zh_Hans"),
-    ("zh-TW", "zh_Hant"),
-    ("zh-HK,en;q=0.5", "zh_Hant"),
-    ("zh-MO", "zh_Hant"),
-    ("zh-Hant", "zh_Hant"),
-    ("en-US,en;q=0.9", "en"),
-    ("fr-FR,en;q=0.5", "en"),
-    ("en;q=0.3,zh-TW;q=0.8", "zh_Hant"),
-    ("de-DE", None),
-    ("", None),
-    ("zh-TW;q=abc,en", "en"),
-])
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.8", "zh_Hans"),
+        ("zh-SG", "zh_Hans"),
+        ("zh-Hans-CN", "zh_Hans"),
+        ("zh", "zh_Hans"),
+        ("zh-TW", "zh_Hant"),
+        ("zh-HK,en;q=0.5", "zh_Hant"),
+        ("zh-MO", "zh_Hant"),
+        ("zh-Hant", "zh_Hant"),
+        ("en-US,en;q=0.9", "en"),
+        ("fr-FR,en;q=0.5", "en"),
+        ("en;q=0.3,zh-TW;q=0.8", "zh_Hant"),
+        ("de-DE", None),
+        ("", None),
+        ("zh-TW;q=abc,en", "en"),
+    ],
+)
 def test_browser_languages_map_to_the_right_script(header, expected):
     assert negotiate(header) == expected
 
@@ -46,11 +49,14 @@ def test_default_is_simplified_chinese(client, db):
     assert html_lang(client.get("/")) == "zh-Hans"
 
 
-@pytest.mark.parametrize("header,lang,heading", [
-    ("zh-TW", "zh-Hant", "查詢您的借款"),
-    ("en-GB", "en", "Check your loan"),
-    ("zh-CN", "zh-Hans", "查询您的借款"),
-])
+@pytest.mark.parametrize(
+    "header,lang,heading",
+    [
+        ("zh-TW", "zh-Hant", "查詢您的借款"),
+        ("en-GB", "en", "Check your loan"),
+        ("zh-CN", "zh-Hans", "查询您的借款"),
+    ],
+)
 def test_accept_language_is_followed_when_nothing_else_is_known(client, db, header, lang, heading):
     page = client.get("/", headers={"Accept-Language": header})
     assert html_lang(page) == lang
@@ -106,23 +112,38 @@ def test_language_switch_refuses_unknown_languages_and_missing_csrf(client, db):
     assert client.post("/language", data={"lang": "en"}).status_code == 400
 
 
-@pytest.mark.parametrize("locale,expected", [
-    ("zh_Hans", "¥1,234.56"), ("zh_Hant", "CN¥1,234.56"), ("en", "CN¥1,234.56"),
-])
+@pytest.mark.parametrize(
+    "locale,expected",
+    [
+        ("zh_Hans", "¥1,234.56"),
+        ("zh_Hant", "CN¥1,234.56"),
+        ("en", "CN¥1,234.56"),
+    ],
+)
 def test_yuan_in_each_locale(locale, expected):
     assert format_money(123456, "CNY", locale) == expected
 
 
-@pytest.mark.parametrize("locale,expected", [
-    ("zh_Hans", "HK$12,750.00"), ("zh_Hant", "HK$12,750.00"), ("en", "HK$12,750.00"),
-])
+@pytest.mark.parametrize(
+    "locale,expected",
+    [
+        ("zh_Hans", "HK$12,750.00"),
+        ("zh_Hant", "HK$12,750.00"),
+        ("en", "HK$12,750.00"),
+    ],
+)
 def test_hong_kong_dollars_in_each_locale(locale, expected):
     assert format_money(1275000, "HKD", locale) == expected
 
 
-@pytest.mark.parametrize("locale,expected", [
-    ("zh_Hans", "2025年3月9日"), ("zh_Hant", "2025年3月9日"), ("en", "March 9, 2025"),
-])
+@pytest.mark.parametrize(
+    "locale,expected",
+    [
+        ("zh_Hans", "2025年3月9日"),
+        ("zh_Hant", "2025年3月9日"),
+        ("en", "March 9, 2025"),
+    ],
+)
 def test_dates_in_each_locale(app, locale, expected):
     with app.test_request_context(), force_locale(locale):
         assert long_date(date(2025, 3, 9)) == expected
@@ -147,8 +168,7 @@ def test_link_language_carries_on_after_sign_in(client, db):
 def test_each_language_gets_its_own_compiled_page(client, db):
     # Templates are compiled once per language with fixed strings translated in (templating.py):
     # three languages in a row from one worker must each read exactly as their catalog says.
-    note = ("This service never asks for your bank card password, your full ID number or a code "
-            "from your bank.")
+    note = "This service never asks for your bank card password, your full ID number or a code from your bank."
     for header, locale in [("zh-CN", "zh_Hans"), ("en", "en"), ("zh-TW", "zh_Hant"), ("zh-CN", "zh_Hans")]:
         page = client.get("/", headers={"Accept-Language": header})
         catalog = Translations.load(str(ROOT / "translations"), [locale])

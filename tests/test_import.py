@@ -12,12 +12,24 @@ from portal.imports.service import COLUMNS
 from portal.models import Account, AuditEvent, Borrower, Lender
 
 GOOD = {
-    "lender_code": "SUNRISE", "lender_name": "晨光消费金融有限公司", "account_number": "SR001",
-    "product": "随心借", "borrower_name": "王芳", "phone": "13800138001",
-    "date_of_birth": "1990-05-12", "national_id": "110101199005124527", "currency": "CNY",
-    "principal": "2000.00", "interest": "36.50", "penalty_interest": "4.20", "fees": "0",
-    "overdue_amount": "2040.70", "due_date": "2026-11-25", "days_past_due": "3",
-    "locale": "zh_Hans", "timezone": "Asia/Shanghai",
+    "lender_code": "SUNRISE",
+    "lender_name": "晨光消费金融有限公司",
+    "account_number": "SR001",
+    "product": "随心借",
+    "borrower_name": "王芳",
+    "phone": "13800138001",
+    "date_of_birth": "1990-05-12",
+    "national_id": "110101199005124527",
+    "currency": "CNY",
+    "principal": "2000.00",
+    "interest": "36.50",
+    "penalty_interest": "4.20",
+    "fees": "0",
+    "overdue_amount": "2040.70",
+    "due_date": "2026-11-25",
+    "days_past_due": "3",
+    "locale": "zh_Hans",
+    "timezone": "Asia/Shanghai",
 }
 
 
@@ -39,14 +51,29 @@ def run(runner, path):
 
 
 def test_a_valid_file_creates_lenders_borrowers_and_accounts(runner, db, tmp_path):
-    rows = [GOOD, {**GOOD, "account_number": "SR002", "principal": "100", "interest": "0",
-                   "penalty_interest": "0", "fees": "0", "overdue_amount": "100.00"}]
+    rows = [
+        GOOD,
+        {
+            **GOOD,
+            "account_number": "SR002",
+            "principal": "100",
+            "interest": "0",
+            "penalty_interest": "0",
+            "fees": "0",
+            "overdue_amount": "100.00",
+        },
+    ]
     result = run(runner, write_csv(tmp_path, rows))
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "2 created, 0 updated, 0 unchanged"
     account = db.session.execute(select(Account).where(Account.account_number == "SR001")).scalar_one()
-    assert (account.principal_minor, account.interest_minor, account.penalty_interest_minor,
-            account.fees_minor, account.overdue_minor) == (200000, 3650, 420, 0, 204070)
+    assert (
+        account.principal_minor,
+        account.interest_minor,
+        account.penalty_interest_minor,
+        account.fees_minor,
+        account.overdue_minor,
+    ) == (200000, 3650, 420, 0, 204070)
     assert account.borrower.phone_e164 == "+8613800138001"
     assert count(db, Borrower) == 1 and count(db, Lender) == 1
 
@@ -81,32 +108,36 @@ def test_changed_figures_update_the_account(runner, db, tmp_path):
     assert account.overdue_minor == 104070 and account.days_past_due == 4
 
 
-@pytest.mark.parametrize("column,value,reason", [
-    ("date_of_birth", "1990-13-01", "YYYY-MM-DD"),
-    ("date_of_birth", "12/05/1990", "YYYY-MM-DD"),
-    ("date_of_birth", "2999-01-01", "plausible"),
-    ("due_date", "2026-02-30", "YYYY-MM-DD"),
-    ("phone", "12345", "phone"),
-    ("phone", "", "phone"),
-    ("principal", "-5.00", "negative"),
-    ("principal", "12,34.5", "amount like"),
-    ("principal", "abc", "amount like"),
-    ("interest", "1.234", "decimal places"),
-    ("fees", "", "missing"),
-    ("currency", "XYZ", "ISO 4217"),
-    ("currency", "", "ISO 4217"),
-    ("overdue_amount", "2040.71", "principal + interest"),
-    ("days_past_due", "-1", "whole number"),
-    ("days_past_due", "3.5", "whole number"),
-    ("locale", "fr", "zh_Hans"),
-    ("timezone", "Mars/Base", "IANA"),
-    ("account_number", "", "missing"),
-    ("lender_code", "bad code!", "letters"),
-    ("national_id", "12", "4 to 32"),
-    ("borrower_name", "", "missing"),
-])
+@pytest.mark.parametrize(
+    "column,value,reason",
+    [
+        ("date_of_birth", "1990-13-01", "YYYY-MM-DD"),
+        ("date_of_birth", "12/05/1990", "YYYY-MM-DD"),
+        ("date_of_birth", "2999-01-01", "plausible"),
+        ("due_date", "2026-02-30", "YYYY-MM-DD"),
+        ("phone", "12345", "phone"),
+        ("phone", "", "phone"),
+        ("principal", "-5.00", "negative"),
+        ("principal", "12,34.5", "amount like"),
+        ("principal", "abc", "amount like"),
+        ("interest", "1.234", "decimal places"),
+        ("fees", "", "missing"),
+        ("currency", "XYZ", "ISO 4217"),
+        ("currency", "", "ISO 4217"),
+        ("overdue_amount", "2040.71", "principal + interest"),
+        ("days_past_due", "-1", "whole number"),
+        ("days_past_due", "3.5", "whole number"),
+        ("locale", "fr", "zh_Hans"),
+        ("timezone", "Mars/Base", "IANA"),
+        ("account_number", "", "missing"),
+        ("lender_code", "bad code!", "letters"),
+        ("national_id", "12", "4 to 32"),
+        ("borrower_name", "", "missing"),
+    ],
+)
 def test_each_invalid_value_is_reported_with_its_line_and_nothing_is_imported(
-        runner, db, tmp_path, column, value, reason):
+    runner, db, tmp_path, column, value, reason
+):
     rows = [GOOD, {**GOOD, "account_number": "SR002", column: value}]
     result = run(runner, write_csv(tmp_path, rows))
     assert result.exit_code == 1
@@ -117,8 +148,11 @@ def test_each_invalid_value_is_reported_with_its_line_and_nothing_is_imported(
 
 
 def test_every_bad_row_is_reported_not_just_the_first(runner, db, tmp_path):
-    rows = [{**GOOD, "phone": "1"}, GOOD | {"account_number": "SR9"},
-            {**GOOD, "account_number": "SR3", "currency": "ZZZ"}]
+    rows = [
+        {**GOOD, "phone": "1"},
+        GOOD | {"account_number": "SR9"},
+        {**GOOD, "account_number": "SR3", "currency": "ZZZ"},
+    ]
     result = run(runner, write_csv(tmp_path, rows))
     assert "line 2: phone" in result.output and "line 4: currency" in result.output
     assert "2 problem(s)" in result.output
@@ -145,15 +179,20 @@ def test_missing_columns_are_named(runner, db, tmp_path):
 
 def test_extra_values_in_a_row_are_refused(runner, db, tmp_path):
     path = write_csv(tmp_path, [GOOD])
-    path.write_text(path.read_text(encoding="utf-8") + ",".join(GOOD.values()) + ",extra\n",
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + ",".join(GOOD.values()) + ",extra\n", encoding="utf-8")
     result = run(runner, path)
     assert result.exit_code == 1 and "line 3: row" in result.output
 
 
 def test_hong_kong_numbers_and_x_ids(runner, db, tmp_path):
-    row = {**GOOD, "phone": "+852 9123 4567", "currency": "HKD", "national_id": "a123456x",
-           "locale": "zh_Hant", "timezone": "Asia/Hong_Kong"}
+    row = {
+        **GOOD,
+        "phone": "+852 9123 4567",
+        "currency": "HKD",
+        "national_id": "a123456x",
+        "locale": "zh_Hant",
+        "timezone": "Asia/Hong_Kong",
+    }
     assert run(runner, write_csv(tmp_path, [row])).exit_code == 0
     borrower = db.session.execute(select(Borrower)).scalar_one()
     assert borrower.phone_e164 == "+85291234567" and borrower.national_id_last4 == "456X"
@@ -161,8 +200,7 @@ def test_hong_kong_numbers_and_x_ids(runner, db, tmp_path):
 
 def test_an_import_is_audited(runner, db, tmp_path):
     run(runner, write_csv(tmp_path, [GOOD]))
-    event = db.session.execute(
-        select(AuditEvent).where(AuditEvent.action == "accounts.imported")).scalar_one()
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "accounts.imported")).scalar_one()
     assert event.details == {"created": 1, "updated": 0, "unchanged": 0}
     assert event.actor_type == "cli"
 

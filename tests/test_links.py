@@ -93,8 +93,7 @@ def test_revoked_link_stops_working(client, db, runner):
     assert result.exit_code == 0, result.output
     page = client.get(f"/r/{code}")
     assert page.status_code == 410
-    assert db.session.execute(
-        select(AuditEvent).where(AuditEvent.action == "link.revoked")).scalar_one()
+    assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "link.revoked")).scalar_one()
 
 
 def test_unknown_link_is_a_helpful_404(client, db):

@@ -10,7 +10,8 @@ from tests.helpers import make_link, sign_in_through_link
 
 PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
 SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [
-    f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")]
+    f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")
+]
 
 
 def rule_urls(app):
@@ -18,15 +19,32 @@ def rule_urls(app):
 
 
 def test_the_crawl_covers_every_route(app):
-    covered = {"/", "/sign-in", "/signed-out", "/r/<code>", "/dashboard", "/verify",
-               "/coming-soon/<feature>", "/sign-out", "/language", "/static/<path:filename>",
-               "/accounts/<int:account_id>", "/accounts/<int:account_id>/pay",
-               # payment pages: crawled in every state by tests/test_payment_pages.py
-               "/payments/<public_id>", "/payments/<public_id>/card", "/payments/<public_id>/wallet",
-               "/stripe/webhook",
-               # JSON API: tests/api/ and the schemathesis run
-               "/api/v1/accounts/<path:account_number>", "/api/v1/accounts:batch", "/api/v1/events",
-               "/api/v1/openapi.json", "/api/v1/reminder-links", "/api/v1/reminder-links/<code>"}
+    covered = {
+        "/",
+        "/sign-in",
+        "/signed-out",
+        "/r/<code>",
+        "/dashboard",
+        "/verify",
+        "/coming-soon/<feature>",
+        "/sign-out",
+        "/language",
+        "/static/<path:filename>",
+        "/accounts/<int:account_id>",
+        "/accounts/<int:account_id>/pay",
+        # payment pages: crawled in every state by tests/test_payment_pages.py
+        "/payments/<public_id>",
+        "/payments/<public_id>/card",
+        "/payments/<public_id>/wallet",
+        "/stripe/webhook",
+        # JSON API: tests/api/ and the schemathesis run
+        "/api/v1/accounts/<path:account_number>",
+        "/api/v1/accounts:batch",
+        "/api/v1/events",
+        "/api/v1/openapi.json",
+        "/api/v1/reminder-links",
+        "/api/v1/reminder-links/<code>",
+    }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 
 
@@ -36,8 +54,7 @@ def test_every_public_page_in_every_language(client, db, locale):
     for url in PUBLIC:
         response = client.get(url)
         assert response.status_code in (200, 404), url
-        assert response.soup.html["lang"] == {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant",
-                                              "en": "en"}[locale]
+        assert response.soup.html["lang"] == {"zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant", "en": "en"}[locale]
     account = AccountFactory()
     response = client.get(f"/r/{make_link(account)}", follow_redirects=True)
     assert response.request.path == "/verify" and response.status_code == 200

@@ -59,10 +59,14 @@ def test_parallel_submissions_of_one_attempt_make_one_charge(app, client, db, st
     method = pay.card(stripe_server.base_url)
     tabs = browsers(app, client, THREADS)
     token = client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
-    responses = at_once([
-        lambda tab=tab: tab.post(f"/payments/{public_id}/card", json={"payment_method": method},
-                                 headers={"X-CSRFToken": token})
-        for tab in tabs])
+    responses = at_once(
+        [
+            lambda tab=tab: tab.post(
+                f"/payments/{public_id}/card", json={"payment_method": method}, headers={"X-CSRFToken": token}
+            )
+            for tab in tabs
+        ]
+    )
     assert all(r.status_code == 200 for r in responses), [r.status_code for r in responses]
     assert len(stripe_server.get("/v1/payment_intents")["data"]) == 1
     db.session.expire_all()
@@ -77,10 +81,14 @@ def test_parallel_attempts_never_pay_more_than_is_owed(app, client, db, stripe_s
     token = client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
     tabs = browsers(app, client, THREADS)
     methods = [pay.card(stripe_server.base_url) for _ in range(THREADS)]
-    responses = at_once([
-        lambda tab=tab, pid=pid, m=m: tab.post(f"/payments/{pid}/card", json={"payment_method": m},
-                                               headers={"X-CSRFToken": token})
-        for tab, pid, m in zip(tabs, attempts, methods, strict=True)])
+    responses = at_once(
+        [
+            lambda tab=tab, pid=pid, m=m: tab.post(
+                f"/payments/{pid}/card", json={"payment_method": m}, headers={"X-CSRFToken": token}
+            )
+            for tab, pid, m in zip(tabs, attempts, methods, strict=True)
+        ]
+    )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200, 200] + [409] * (THREADS - 2)
     db.session.expire_all()
@@ -98,8 +106,9 @@ def test_parallel_webhook_and_return_page_count_once(app, client, db, stripe_ser
     answer = pay.pay_with(client, public_id, pay.card(stripe_server.base_url, pay.THREE_D_SECURE_CARD))
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=True)
     db.session.expire_all()
-    intent = pay.intent_object(stripe_server.base_url,
-                               db.session.execute(select(Payment)).scalar_one().provider_reference)
+    intent = pay.intent_object(
+        stripe_server.base_url, db.session.execute(select(Payment)).scalar_one().provider_reference
+    )
     tabs = browsers(app, client, THREADS)
     event = pay.event("payment_intent.succeeded", intent)
     calls = []

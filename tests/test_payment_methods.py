@@ -18,41 +18,58 @@ from tests.helpers import sign_in_through_link
 
 
 def test_card_params_confirm_at_once_with_the_collected_method():
-    params = intent_params(amount=500, currency="CNY", method="card", payment_method="pm_1",
-                           metadata={"payment_id": "x"}, return_url=None)
-    assert params == {"amount": 500, "currency": "cny", "metadata": {"payment_id": "x"},
-                      "payment_method_types": ["card"], "confirm": True, "payment_method": "pm_1"}
+    params = intent_params(
+        amount=500, currency="CNY", method="card", payment_method="pm_1", metadata={"payment_id": "x"}, return_url=None
+    )
+    assert params == {
+        "amount": 500,
+        "currency": "cny",
+        "metadata": {"payment_id": "x"},
+        "payment_method_types": ["card"],
+        "confirm": True,
+        "payment_method": "pm_1",
+    }
 
 
 def test_alipay_params_redirect_back_to_the_payment_page():
-    params = intent_params(amount=500, currency="CNY", method="alipay", payment_method=None,
-                           metadata={}, return_url="https://portal.example/payments/abc")
+    params = intent_params(
+        amount=500,
+        currency="CNY",
+        method="alipay",
+        payment_method=None,
+        metadata={},
+        return_url="https://portal.example/payments/abc",
+    )
     assert params["payment_method_types"] == ["alipay"]
     assert params["payment_method_data"] == {"type": "alipay"}
     assert params["return_url"] == "https://portal.example/payments/abc"
 
 
 def test_wechat_pay_params_ask_for_a_web_qr_code():
-    params = intent_params(amount=500, currency="CNY", method="wechat_pay", payment_method=None,
-                           metadata={}, return_url=None)
+    params = intent_params(
+        amount=500, currency="CNY", method="wechat_pay", payment_method=None, metadata={}, return_url=None
+    )
     assert params["payment_method_options"] == {"wechat_pay": {"client": "web"}}
 
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError):
-        intent_params(amount=1, currency="CNY", method="paypal", payment_method=None,
-                      metadata={}, return_url=None)
+        intent_params(amount=1, currency="CNY", method="paypal", payment_method=None, metadata={}, return_url=None)
 
 
-@pytest.mark.parametrize("configured,currency,offered", [
-    ("card", "CNY", ["card"]),
-    ("card,alipay,wechat_pay", "CNY", ["card", "alipay", "wechat_pay"]),
-    ("card,alipay,wechat_pay", "HKD", ["card"]),
-    ("card, alipay ,bitcoin", "CNY", ["card", "alipay"]),
-])
+@pytest.mark.parametrize(
+    "configured,currency,offered",
+    [
+        ("card", "CNY", ["card"]),
+        ("card,alipay,wechat_pay", "CNY", ["card", "alipay", "wechat_pay"]),
+        ("card,alipay,wechat_pay", "HKD", ["card"]),
+        ("card, alipay ,bitcoin", "CNY", ["card", "alipay"]),
+    ],
+)
 def test_methods_offered_follow_lender_and_currency(db, configured, currency, offered):
-    account = AccountFactory(currency=currency,
-                             borrower=BorrowerFactory(lender=LenderFactory(payment_methods=configured)))
+    account = AccountFactory(
+        currency=currency, borrower=BorrowerFactory(lender=LenderFactory(payment_methods=configured))
+    )
     assert service.available_methods(account) == offered
 
 
@@ -75,8 +92,14 @@ def wallet_account(db):
 
 
 def stub(app, monkeypatch, **intent_fields):
-    fields = {"id": "pi_wallet", "status": "requires_action", "amount": 204070, "currency": "CNY",
-              "client_secret": None, "metadata": {}}
+    fields = {
+        "id": "pi_wallet",
+        "status": "requires_action",
+        "amount": 204070,
+        "currency": "CNY",
+        "client_secret": None,
+        "metadata": {},
+    }
     gateway = StubGateway(Intent(**{**fields, **intent_fields}))
     monkeypatch.setitem(app.extensions, "stripe_gateway", gateway)
     return gateway

@@ -24,8 +24,11 @@ def test_payment_pages_in_every_state(client, db, stripe_server, locale):
     pay.pay_with(client, pending, pay.card(stripe_server.base_url, pay.THREE_D_SECURE_CARD))
     paid = pay.start(client, account, "100.00")
     pay.pay_with(client, paid, pay.card(stripe_server.base_url))
-    for public_id, marker in ((declined, "a[href$='/pay']"), (pending, "a.button[href^='/payments/']"),
-                              (paid, "dl.receipt")):
+    for public_id, marker in (
+        (declined, "a[href$='/pay']"),
+        (pending, "a.button[href^='/payments/']"),
+        (paid, "dl.receipt"),
+    ):
         page = client.get(f"/payments/{public_id}")
         assert page.status_code == 200 and page.soup.select_one(marker), (public_id, marker)
     history = client.get(f"/accounts/{account.id}")

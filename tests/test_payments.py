@@ -76,18 +76,20 @@ def sign_in_borrower(client, db):
     return db.session.execute(select(BorrowerSession)).scalars().first().borrower
 
 
-@pytest.mark.parametrize("typed,message", [
-    ("10.00", "¥20.41"),           # below the minimum
-    ("2040.71", "¥2,040.70"),      # more than is owed
-    ("0", "zero"),
-    ("-5", "zero"),
-    ("abc", "numbers only"),
-    ("12.345", "2 decimal places"),
-    ("99999999999999999999", "¥2,040.70"),
-    ("", "for example 500.00"),
-])
-def test_bad_amounts_get_a_message_and_nothing_reaches_stripe(
-        signed_in, account, db, stripe_server, typed, message):
+@pytest.mark.parametrize(
+    "typed,message",
+    [
+        ("10.00", "¥20.41"),  # below the minimum
+        ("2040.71", "¥2,040.70"),  # more than is owed
+        ("0", "zero"),
+        ("-5", "zero"),
+        ("abc", "numbers only"),
+        ("12.345", "2 decimal places"),
+        ("99999999999999999999", "¥2,040.70"),
+        ("", "for example 500.00"),
+    ],
+)
+def test_bad_amounts_get_a_message_and_nothing_reaches_stripe(signed_in, account, db, stripe_server, typed, message):
     signed_in.set_cookie("portal_lang", "en")
     response = pay.choose(signed_in, account, typed)
     assert response.status_code == 400
@@ -120,8 +122,7 @@ def test_paying_by_card_records_the_payment_and_shows_a_receipt(signed_in, accou
     assert "¥1,040.70" in dashboard
     history = text_of(signed_in.get(f"/accounts/{account.id}"))
     assert "¥1,000.00" in history and "已支付" in history
-    actions = db.session.execute(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "payment")).scalars().all()
+    actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.subject_type == "payment")).scalars().all()
     assert actions == ["payment.created", "payment.submitted", "payment.succeeded"]
     [intent] = intents_at_stripe(stripe_server)
     assert intent["amount"] == 100000 and intent["metadata"]["payment_id"] == public_id
@@ -222,15 +223,18 @@ def test_another_borrowers_payment_and_pay_page_do_not_exist(client, db, stripe_
     mine = AccountFactory(borrower=BorrowerFactory(lender=lender))
     sign_in_through_link(client, theirs)
     their_payment = pay.start(client, theirs)
-    client.post("/sign-out", data={"csrf_token": client.get("/dashboard").soup.find(
-        "input", attrs={"name": "csrf_token"})["value"]})
+    client.post(
+        "/sign-out",
+        data={"csrf_token": client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]},
+    )
     sign_in_through_link(client, mine)
     assert client.get(f"/payments/{their_payment}").status_code == 404
     assert client.get(f"/accounts/{theirs.id}/pay").status_code == 404
     assert client.get(f"/accounts/{theirs.id}").status_code == 404
     token = client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
-    response = client.post(f"/payments/{their_payment}/card", json={"payment_method": "pm_x"},
-                           headers={"X-CSRFToken": token})
+    response = client.post(
+        f"/payments/{their_payment}/card", json={"payment_method": "pm_x"}, headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 404
 
 
@@ -256,8 +260,9 @@ def test_stale_unconfirmed_payments_are_listed_for_staff(signed_in, account, db,
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=True)
     reconciled = runner.invoke(args=["payments", "reconcile"])
     assert reconciled.exit_code == 0 and "0 still unconfirmed" in reconciled.output
-    assert db.session.execute(select(func.count()).select_from(Payment).where(
-        Payment.status == "succeeded")).scalar() == 1
+    assert (
+        db.session.execute(select(func.count()).select_from(Payment).where(Payment.status == "succeeded")).scalar() == 1
+    )
     assert refresh(db, account).overdue_minor == 0
 
 

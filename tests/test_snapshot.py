@@ -28,8 +28,7 @@ def test_the_snapshot_holds_the_same_figures_as_the_database(db):
 
     assert (signed_in.id, signed_in.get_id()) == (record.id, record.token)
     seen = signed_in.borrower
-    assert (seen.id, seen.name, seen.locale, seen.timezone) == (
-        borrower.id, borrower.name, "zh_Hant", "Asia/Hong_Kong")
+    assert (seen.id, seen.name, seen.locale, seen.timezone) == (borrower.id, borrower.name, "zh_Hant", "Asia/Hong_Kong")
     for field in fields(LenderSnapshot):
         assert getattr(seen.lender, field.name) == getattr(lender, field.name), field.name
     # In account id order, like the relationship, each with every figure of its row.

@@ -65,8 +65,9 @@ def test_return_page_before_webhook(signed_in, account, db, stripe_server):
     response = pay.send(signed_in, pay.signed(succeeded_event(intent)))
     assert response.status_code == 200
     assert overdue(db, account) == 0
-    successes = db.session.execute(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "payment.succeeded")).scalar()
+    successes = db.session.execute(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "payment.succeeded")
+    ).scalar()
     assert successes == 1
 
 
@@ -89,9 +90,10 @@ def test_two_different_events_for_one_intent_move_money_once(signed_in, account,
 def test_a_late_failure_does_not_undo_a_success(signed_in, account, db, stripe_server):
     _, intent = authenticated_payment(signed_in, account, stripe_server, db)
     pay.send(signed_in, pay.signed(succeeded_event(intent)))
-    failed = pay.event("payment_intent.payment_failed",
-                       {**intent, "status": "requires_payment_method",
-                        "last_payment_error": {"code": "card_declined"}})
+    failed = pay.event(
+        "payment_intent.payment_failed",
+        {**intent, "status": "requires_payment_method", "last_payment_error": {"code": "card_declined"}},
+    )
     assert pay.send(signed_in, pay.signed(failed)).status_code == 200
     assert the_payment(db).status == "succeeded" and overdue(db, account) == 0
 
@@ -100,9 +102,14 @@ def test_failure_webhook_releases_the_reservation(signed_in, account, db, stripe
     public_id = pay.start(signed_in, account)
     pay.pay_with(signed_in, public_id, pay.card(stripe_server.base_url, pay.THREE_D_SECURE_CARD))
     intent = pay.intent_object(stripe_server.base_url, the_payment(db).provider_reference)
-    failed = pay.event("payment_intent.payment_failed",
-                       {**intent, "status": "requires_payment_method",
-                        "last_payment_error": {"code": "payment_intent_authentication_failure"}})
+    failed = pay.event(
+        "payment_intent.payment_failed",
+        {
+            **intent,
+            "status": "requires_payment_method",
+            "last_payment_error": {"code": "payment_intent_authentication_failure"},
+        },
+    )
     assert pay.send(signed_in, pay.signed(failed)).json["outcome"] == "failed"
     db.session.expire_all()
     assert db.session.get(Account, account.id).reserved_minor == 0
@@ -110,9 +117,17 @@ def test_failure_webhook_releases_the_reservation(signed_in, account, db, stripe
 
 
 def test_webhook_for_an_unknown_intent_is_acknowledged_and_changes_nothing(client, db, account):
-    unknown = pay.event("payment_intent.succeeded", {
-        "id": "pi_unknown", "object": "payment_intent", "status": "succeeded", "amount": 500,
-        "currency": "cny", "metadata": {"payment_id": "nope"}})
+    unknown = pay.event(
+        "payment_intent.succeeded",
+        {
+            "id": "pi_unknown",
+            "object": "payment_intent",
+            "status": "succeeded",
+            "amount": 500,
+            "currency": "cny",
+            "metadata": {"payment_id": "nope"},
+        },
+    )
     response = pay.send(client, pay.signed(unknown))
     assert response.status_code == 200 and response.json["outcome"] == "ignored"
     assert overdue(db, account) == 204070
@@ -144,10 +159,18 @@ def test_the_webhook_is_the_only_csrf_exempt_form_endpoint(app):
 
 
 def refund_event(intent, refunded, event_id=None):
-    return pay.event("charge.refunded", {
-        "id": "ch_test", "object": "charge", "payment_intent": intent["id"],
-        "amount": intent["amount"], "amount_refunded": refunded, "refunded": refunded == intent["amount"]},
-        event_id)
+    return pay.event(
+        "charge.refunded",
+        {
+            "id": "ch_test",
+            "object": "charge",
+            "payment_intent": intent["id"],
+            "amount": intent["amount"],
+            "amount_refunded": refunded,
+            "refunded": refunded == intent["amount"],
+        },
+        event_id,
+    )
 
 
 def test_a_full_refund_puts_the_debt_back_and_shows_in_the_history(signed_in, account, db, stripe_server):
@@ -157,8 +180,13 @@ def test_a_full_refund_puts_the_debt_back_and_shows_in_the_history(signed_in, ac
     assert pay.send(signed_in, pay.signed(refund_event(intent, 204070))).json["outcome"] == "refunded"
     db.session.expire_all()
     restored = db.session.get(Account, account.id)
-    assert (restored.overdue_minor, restored.principal_minor, restored.interest_minor,
-            restored.penalty_interest_minor, restored.status) == (204070, 200000, 3650, 420, "overdue")
+    assert (
+        restored.overdue_minor,
+        restored.principal_minor,
+        restored.interest_minor,
+        restored.penalty_interest_minor,
+        restored.status,
+    ) == (204070, 200000, 3650, 420, "overdue")
     assert the_payment(db).status == "refunded"
     history = signed_in.get(f"/accounts/{account.id}").soup.select(".history li")
     assert len(history) == 1 and "history__status--refunded" in str(history[0])
@@ -192,6 +220,11 @@ def test_each_step_is_in_the_audit_trail(signed_in, account, db, stripe_server):
     public_id, intent = authenticated_payment(signed_in, account, stripe_server, db)
     pay.send(signed_in, pay.signed(succeeded_event(intent)))
     pay.send(signed_in, pay.signed(refund_event(intent, 204070)))
-    actions = db.session.execute(select(AuditEvent.action).where(
-        AuditEvent.subject_type == "payment").order_by(AuditEvent.id)).scalars().all()
+    actions = (
+        db.session.execute(
+            select(AuditEvent.action).where(AuditEvent.subject_type == "payment").order_by(AuditEvent.id)
+        )
+        .scalars()
+        .all()
+    )
     assert actions == ["payment.created", "payment.submitted", "payment.succeeded", "payment.refunded"]

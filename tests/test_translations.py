@@ -30,8 +30,7 @@ def as_tuple(value):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_message_is_translated_and_none_is_fuzzy(locale):
-    problems = [m.id for m in messages(load(locale))
-                if m.fuzzy or not all(as_tuple(m.string))]
+    problems = [m.id for m in messages(load(locale)) if m.fuzzy or not all(as_tuple(m.string))]
     assert not problems, f"{locale}: untranslated or fuzzy: {problems[:5]}"
 
 
@@ -71,14 +70,13 @@ def test_compiled_catalogs_match_their_sources(locale):
 def test_traditional_catalog_is_traditional_and_simplified_is_simplified():
     to_traditional = opencc.OpenCC("s2t")
     to_simplified = opencc.OpenCC("t2s")
+
     # Characters that only exist in Simplified form (s2t changes them, t2s keeps them).
     def simplified_only(text):
-        return {ch for ch in text
-                if to_traditional.convert(ch) != ch and to_simplified.convert(ch) == ch}
+        return {ch for ch in text if to_traditional.convert(ch) != ch and to_simplified.convert(ch) == ch}
 
     def traditional_only(text):
-        return {ch for ch in text
-                if to_simplified.convert(ch) != ch and to_traditional.convert(ch) == ch}
+        return {ch for ch in text if to_simplified.convert(ch) != ch and to_traditional.convert(ch) == ch}
 
     # 后 is also Traditional (皇后); 台 is common in both (平台). Neither is a sign of error.
     allowed = set("台")
@@ -107,6 +105,9 @@ def test_no_template_is_silently_skipped_by_extraction(tmp_path):
     with catalogs.extract(tmp_path / "fresh.pot").open("rb") as f:
         extracted_from = {path for m in read_po(f) for path, _ in m.locations}
     root = catalogs.TRANSLATIONS.parent
-    with_strings = {str(p.relative_to(root)) for p in (root / "templates").rglob("*.html")
-                    if re.search(r"\b(n?gettext|_)\(", p.read_text(encoding="utf-8"))}
+    with_strings = {
+        str(p.relative_to(root))
+        for p in (root / "templates").rglob("*.html")
+        if re.search(r"\b(n?gettext|_)\(", p.read_text(encoding="utf-8"))
+    }
     assert with_strings - extracted_from == set()

@@ -39,8 +39,7 @@ def test_id_last4_is_accepted_in_lower_case_and_date_with_dashes(client, db):
     assert verify(client, account, dob="1990-05-12", last4="453x").status_code == 303
 
 
-@pytest.mark.parametrize("dob,last4", [("19800101", None), ("19900512", "0000"),
-                                       ("19800101", "0000")])
+@pytest.mark.parametrize("dob,last4", [("19800101", None), ("19900512", "0000"), ("19800101", "0000")])
 def test_wrong_answers_get_one_generic_message(client, db, dob, last4):
     account = AccountFactory()
     open_link(client, account)
@@ -94,12 +93,15 @@ def test_five_failures_lock_the_link_for_30_minutes_and_say_until_when(client, d
     assert page.soup.find("a", href=f"tel:{account.lender.contact_phone}")
     # Even the right answers, posted anyway, are refused while locked.
     token = page.soup.find("input", attrs={"name": "csrf_token"})["value"]
-    refused = client.post("/verify", data={"csrf_token": token, "date_of_birth": "19900512",
-                                           "id_last4": account.borrower.national_id_last4})
+    refused = client.post(
+        "/verify",
+        data={"csrf_token": token, "date_of_birth": "19900512", "id_last4": account.borrower.national_id_last4},
+    )
     assert refused.status_code == 429
     assert client.get("/dashboard").status_code == 302
-    events = db.session.execute(select(AuditEvent.details).where(
-        AuditEvent.action == "verification.failed")).scalars().all()
+    events = (
+        db.session.execute(select(AuditEvent.details).where(AuditEvent.action == "verification.failed")).scalars().all()
+    )
     assert len(events) == 5 and events[-1]["locked"] is True
 
 
@@ -110,9 +112,14 @@ def test_the_lock_covers_every_link_and_the_sign_in_form_for_that_account(client
         verify(client, account, dob="19800101")
     open_link(client, account)  # a second, fresh link
     assert client.get("/verify").status_code == 429
-    page = client.submit("/sign-in", {"account_number": account.account_number,
-                                      "date_of_birth": "19900512",
-                                      "id_last4": account.borrower.national_id_last4})
+    page = client.submit(
+        "/sign-in",
+        {
+            "account_number": account.account_number,
+            "date_of_birth": "19900512",
+            "id_last4": account.borrower.national_id_last4,
+        },
+    )
     assert page.status_code == 429
 
 
@@ -138,13 +145,15 @@ def test_one_address_cannot_walk_through_many_accounts(app, db):
         link, _ = create_link(account)
         for _ in range(4):  # stay under each account's own limit
             outcomes.append(verify_link(link, date(1980, 1, 1), "0000", "203.0.113.9"))
-    assert all(o.tries_left is not None for o in outcomes[:limit - 1])
-    assert all(o.locked_by == "network" for o in outcomes[limit - 1:])
+    assert all(o.tries_left is not None for o in outcomes[: limit - 1])
+    assert all(o.locked_by == "network" for o in outcomes[limit - 1 :])
     # Another address is unaffected, and the same person on Wi-Fi can go on.
     other = AccountFactory()
     link, _ = create_link(other)
-    assert verify_link(link, other.borrower.date_of_birth, other.borrower.national_id_last4,
-                       "198.51.100.7").borrower == other.borrower
+    assert (
+        verify_link(link, other.borrower.date_of_birth, other.borrower.national_id_last4, "198.51.100.7").borrower
+        == other.borrower
+    )
 
 
 def test_a_network_pause_says_it_is_not_the_persons_fault(client, db):
@@ -163,8 +172,7 @@ def test_too_many_posts_a_minute_get_a_calm_page(client, db):
     account = AccountFactory()
     open_link(client, account)
     token = client.get("/verify").soup.find("input", attrs={"name": "csrf_token"})["value"]
-    statuses = [client.post("/verify", data={"csrf_token": token, "date_of_birth": "x"}).status_code
-                for _ in range(31)]
+    statuses = [client.post("/verify", data={"csrf_token": token, "date_of_birth": "x"}).status_code for _ in range(31)]
     assert statuses[:30] == [400] * 30 and statuses[30] == 429
     last = client.post("/verify", data={"csrf_token": token})
     assert last.status_code == 429 and last.soup.h1
@@ -177,29 +185,35 @@ def _token(client):
 
 def test_direct_sign_in_with_account_number(client, db):
     account = AccountFactory(account_number="SR2024000777")
-    page = client.submit("/sign-in", {"account_number": " SR2024000777 ",
-                                      "date_of_birth": "19900512",
-                                      "id_last4": account.borrower.national_id_last4})
+    page = client.submit(
+        "/sign-in",
+        {
+            "account_number": " SR2024000777 ",
+            "date_of_birth": "19900512",
+            "id_last4": account.borrower.national_id_last4,
+        },
+    )
     assert page.status_code == 303 and page.headers["Location"] == "/dashboard"
-    event = db.session.execute(select(AuditEvent).where(
-        AuditEvent.action == "borrower.signed_in")).scalar_one()
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "borrower.signed_in")).scalar_one()
     assert event.details["method"] == "sign_in"
 
 
 def test_unknown_account_number_fails_like_a_wrong_answer(client, db):
     account = AccountFactory()
-    wrong = client.submit("/sign-in", {"account_number": account.account_number,
-                                       "date_of_birth": "19800101", "id_last4": "0000"})
-    unknown = client.submit("/sign-in", {"account_number": "NOSUCHACCOUNT",
-                                         "date_of_birth": "19800101", "id_last4": "0000"})
+    wrong = client.submit(
+        "/sign-in", {"account_number": account.account_number, "date_of_birth": "19800101", "id_last4": "0000"}
+    )
+    unknown = client.submit(
+        "/sign-in", {"account_number": "NOSUCHACCOUNT", "date_of_birth": "19800101", "id_last4": "0000"}
+    )
     assert wrong.status_code == unknown.status_code == 400
-    assert (wrong.soup.find(role="alert").get_text(" ", strip=True)
-            == unknown.soup.find(role="alert").get_text(" ", strip=True))
+    assert wrong.soup.find(role="alert").get_text(" ", strip=True) == unknown.soup.find(role="alert").get_text(
+        " ", strip=True
+    )
 
 
 def test_sign_in_form_needs_every_answer(client, db):
-    page = client.submit("/sign-in", {"account_number": "", "date_of_birth": "",
-                                      "id_last4": ""})
+    page = client.submit("/sign-in", {"account_number": "", "date_of_birth": "", "id_last4": ""})
     assert page.status_code == 400
     assert len(page.soup.select(".error-summary li")) == 3
 
@@ -218,8 +232,7 @@ def test_session_id_changes_at_sign_in_and_signing_out_ends_it_on_the_server(cli
 
     page = client.get("/dashboard")
     form = page.soup.find("form", action="/sign-out")
-    response = client.post("/sign-out", data={
-        "csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"]})
+    response = client.post("/sign-out", data={"csrf_token": form.find("input", attrs={"name": "csrf_token"})["value"]})
     assert response.headers["Location"] == "/signed-out"
     db.session.refresh(record)
     assert record.ended_at is not None

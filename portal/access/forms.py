@@ -20,11 +20,9 @@ def birth_date_field():
 def id_last4_field():
     return StringField(
         _l("Last 4 characters of your ID number"),
-        description=_l("For example 1234, or 123X. For a Hong Kong identity card A123456(7), "
-                       "enter 4567."),
+        description=_l("For example 1234, or 123X. For a Hong Kong identity card A123456(7), enter 4567."),
         validators=[IdLastFour()],
-        render_kw={"autocomplete": "off", "maxlength": 4, "autocapitalize": "characters",
-                   "spellcheck": "false"},
+        render_kw={"autocomplete": "off", "maxlength": 4, "autocapitalize": "characters", "spellcheck": "false"},
     )
 
 
@@ -40,8 +38,7 @@ class SignInForm(BaseForm):
         description=_l("You can find it in your loan contract or in any message from your lender"),
         validators=[
             InputRequired(_l("Enter your loan account number.")),
-            Length(max=64, message=_l("Please check your loan account number. It can be at most 64 "
-                                      "characters long.")),
+            Length(max=64, message=_l("Please check your loan account number. It can be at most 64 characters long.")),
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )

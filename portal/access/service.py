@@ -51,8 +51,12 @@ def create_link(
     db.session.add(link)
     db.session.flush()
     audit.record(
-        "link.created", actor_type=actor_type, actor_id=actor_id, subject=link,
-        expires_at=link.expires_at.isoformat(), channel=channel,
+        "link.created",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        subject=link,
+        expires_at=link.expires_at.isoformat(),
+        channel=channel,
     )
     return link, code
 
@@ -106,8 +110,12 @@ def record_open(link: ReminderLink) -> None:
     link.opened_count += 1
     link.last_opened_at = utcnow()
     audit.record("link.opened", actor_type="borrower", subject=link, opened_count=link.opened_count)
-    emit("link.opened", lender_id=link.account.lender_id, account=link.account,
-         data={"channel": link.channel, "opened_count": link.opened_count})
+    emit(
+        "link.opened",
+        lender_id=link.account.lender_id,
+        account=link.account,
+        data={"channel": link.channel, "opened_count": link.opened_count},
+    )
 
 
 @dataclass(frozen=True)
@@ -152,8 +160,14 @@ def _answers_match(borrower: Borrower, date_of_birth: date, id_last4: str) -> bo
 
 
 def _verify(
-    account_key: str, borrower: Borrower | None, date_of_birth: date, id_last4: str, ip: str,
-    *, method: str, subject,
+    account_key: str,
+    borrower: Borrower | None,
+    date_of_birth: date,
+    id_last4: str,
+    ip: str,
+    *,
+    method: str,
+    subject,
 ) -> Verification:
     locked = _lock_in_force(account_key, ip)
     if locked:
@@ -161,17 +175,27 @@ def _verify(
 
     if borrower is not None and _answers_match(borrower, date_of_birth, id_last4):
         throttle.clear(throttle.PER_ACCOUNT, account_key)
-        audit.record("borrower.signed_in", actor_type="borrower", actor_id=borrower.id,
-                     subject=borrower, ip=ip, method=method)
-        emit("borrower.signed_in", lender_id=borrower.lender_id,
-             account=subject if isinstance(subject, Account) else subject.account,
-             data={"method": method})
+        audit.record(
+            "borrower.signed_in", actor_type="borrower", actor_id=borrower.id, subject=borrower, ip=ip, method=method
+        )
+        emit(
+            "borrower.signed_in",
+            lender_id=borrower.lender_id,
+            account=subject if isinstance(subject, Account) else subject.account,
+            data={"method": method},
+        )
         return Verification(borrower=borrower)
 
     tries_left, account_lock = throttle.record_failure(throttle.PER_ACCOUNT, account_key)
     _, ip_lock = throttle.record_failure(throttle.PER_IP, ip)
-    audit.record("verification.failed", actor_type="borrower", subject=subject, ip=ip,
-                 method=method, locked=bool(account_lock or ip_lock))
+    audit.record(
+        "verification.failed",
+        actor_type="borrower",
+        subject=subject,
+        ip=ip,
+        method=method,
+        locked=bool(account_lock or ip_lock),
+    )
     if account_lock:
         return Verification(locked_until=account_lock, locked_by="account")
     if ip_lock:
@@ -181,25 +205,21 @@ def _verify(
 
 def verify_link(link: ReminderLink, date_of_birth: date, id_last4: str, ip: str) -> Verification:
     account = link.account
-    return _verify(_account_key(account), account.borrower,
-                   date_of_birth, id_last4, ip, method="link", subject=link)
+    return _verify(_account_key(account), account.borrower, date_of_birth, id_last4, ip, method="link", subject=link)
 
 
-def verify_account_number(
-    account_number: str, date_of_birth: date, id_last4: str, ip: str
-) -> Verification:
+def verify_account_number(account_number: str, date_of_birth: date, id_last4: str, ip: str) -> Verification:
     """Direct sign-in. An unknown number fails exactly like a wrong answer."""
-    matches = db.session.execute(
-        select(Account).where(Account.account_number == account_number)
-    ).scalars().all()
+    matches = db.session.execute(select(Account).where(Account.account_number == account_number)).scalars().all()
     # The same number at two lenders: the answers decide which borrower it is.
     account = next(
         (a for a in matches if _answers_match(a.borrower, date_of_birth, id_last4)),
         matches[0] if matches else None,
     )
     key = _account_key(account) if account else f"?:{account_number}"
-    return _verify(key, account.borrower if account else None, date_of_birth, id_last4, ip,
-                   method="sign_in", subject=account)
+    return _verify(
+        key, account.borrower if account else None, date_of_birth, id_last4, ip, method="sign_in", subject=account
+    )
 
 
 def remember_locale(borrower_id: int, locale: str) -> None:

@@ -95,8 +95,12 @@ def _columns(model, names: tuple[str, ...]):
 # Built once: the columns follow the snapshots' fields, so adding a field adds the column (and
 # each column costs every page a little: the snapshots hold only what pages show or check).
 _STATEMENT = (
-    select(*_columns(BorrowerSession, _SESSION), *_columns(Borrower, _BORROWER),
-           *_columns(Lender, _LENDER), *_columns(Account, _ACCOUNT))
+    select(
+        *_columns(BorrowerSession, _SESSION),
+        *_columns(Borrower, _BORROWER),
+        *_columns(Lender, _LENDER),
+        *_columns(Account, _ACCOUNT),
+    )
     .select_from(BorrowerSession)
     .join(Borrower, Borrower.id == BorrowerSession.borrower_id)
     .join(Lender, Lender.id == Borrower.lender_id)
@@ -118,7 +122,8 @@ def read(connection, token: str, token_hash: str) -> SignedIn | None:
         return None
     first = rows[0]
     lender = LenderSnapshot(*first[_AT_LENDER:_AT_ACCOUNT])
-    accounts = tuple(AccountSnapshot(*row[_AT_ACCOUNT:], lender=lender)
-                     for row in rows if row[_AT_ACCOUNT] is not None)  # outer join: maybe none
+    accounts = tuple(
+        AccountSnapshot(*row[_AT_ACCOUNT:], lender=lender) for row in rows if row[_AT_ACCOUNT] is not None
+    )  # outer join: maybe none
     borrower = BorrowerSnapshot(*first[_AT_BORROWER:_AT_LENDER], lender=lender, accounts=accounts)
     return SignedIn(*first[:_AT_BORROWER], token=token, borrower=borrower)

@@ -57,8 +57,9 @@ def open_link(code: str):
     found = service.look_up_link(code)
     if found.problem:
         lender = found.link.account.lender if found.link else None
-        return render_template("access/link_problem.html", problem=found.problem,
-                               lender=lender), LINK_PROBLEM_STATUS[found.problem]
+        return render_template("access/link_problem.html", problem=found.problem, lender=lender), LINK_PROBLEM_STATUS[
+            found.problem
+        ]
     link = found.link
     session["link_id"] = link.id
     session["link_tz"] = link.account.borrower.timezone
@@ -77,14 +78,14 @@ def open_link(code: str):
 def verify():
     link = service.get_usable_link(session.get("link_id"))
     if link is None:
-        return render_template("access/link_problem.html", problem="missing",
-                               lender=None), LINK_PROBLEM_STATUS["missing"]
+        return render_template("access/link_problem.html", problem="missing", lender=None), LINK_PROBLEM_STATUS[
+            "missing"
+        ]
     lender = link.account.lender
     form = VerifyForm()
     if request.method == "GET":
         locked = service.current_lock(link.account, _client_ip())
-        return render_template("access/verify.html", form=form, lender=lender, result=locked), (
-            429 if locked else 200)
+        return render_template("access/verify.html", form=form, lender=lender, result=locked), (429 if locked else 200)
 
     if not session.get("link_counted"):
         service.record_open(link)
@@ -152,7 +153,11 @@ def choose_language():
         db.session.commit()
     response = redirect(target, code=303)
     response.set_cookie(
-        LOCALE_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+        LOCALE_COOKIE,
+        chosen,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response

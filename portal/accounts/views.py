@@ -30,8 +30,12 @@ def dashboard():
     borrower = current_user.borrower
     accounts = service.accounts_of(borrower)
     return render_template(
-        "accounts/dashboard.html", borrower=borrower, lender=borrower.lender, accounts=accounts,
-        totals=service.overdue_totals(accounts), status_labels=STATUS_LABELS,
+        "accounts/dashboard.html",
+        borrower=borrower,
+        lender=borrower.lender,
+        accounts=accounts,
+        totals=service.overdue_totals(accounts),
+        status_labels=STATUS_LABELS,
     )
 
 
@@ -42,10 +46,15 @@ def account(account_id: int):
     found = service.own_account(current_user.borrower, account_id)
     if found is None:
         abort(404)
-    return render_template("accounts/account.html", account=found, lender=found.lender,
-                           payments=history(found), status_labels=STATUS_LABELS,
-                           # Translated once here, not again on every row of a long history.
-                           payment_labels={status: str(label) for status, label in PAYMENT_LABELS.items()})
+    return render_template(
+        "accounts/account.html",
+        account=found,
+        lender=found.lender,
+        payments=history(found),
+        status_labels=STATUS_LABELS,
+        # Translated once here, not again on every row of a long history.
+        payment_labels={status: str(label) for status, label in PAYMENT_LABELS.items()},
+    )
 
 
 @bp.get("/coming-soon/<feature>")
@@ -54,5 +63,6 @@ def account(account_id: int):
 def coming_soon(feature: str):
     if feature not in FEATURE_TITLES:
         abort(404)
-    return render_template("accounts/coming_soon.html", feature=feature, titles=FEATURE_TITLES,
-                           lender=current_user.borrower.lender)
+    return render_template(
+        "accounts/coming_soon.html", feature=feature, titles=FEATURE_TITLES, lender=current_user.borrower.lender
+    )

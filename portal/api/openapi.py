@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from portal.outbox.events import CATALOGUE
 
-AMOUNT = {"type": "string", "pattern": r"^\d+(\.\d+)?$", "examples": ["1234.56"],
-          "description": "Decimal string in major units (never a JSON number)."}
+AMOUNT = {
+    "type": "string",
+    "pattern": r"^\d+(\.\d+)?$",
+    "examples": ["1234.56"],
+    "description": "Decimal string in major units (never a JSON number).",
+}
 DATE = {"type": "string", "format": "date", "examples": ["2026-11-25"]}
 
 ACCOUNT_FIELDS = {
@@ -25,9 +29,21 @@ ACCOUNT_FIELDS = {
     "locale": {"type": "string", "enum": ["zh_Hans", "zh_Hant", "en"]},
     "timezone": {"type": "string", "examples": ["Asia/Shanghai"]},
 }
-REQUIRED = ["product", "borrower_name", "phone", "date_of_birth", "national_id", "currency",
-            "principal", "interest", "penalty_interest", "fees", "overdue_amount", "due_date",
-            "days_past_due"]
+REQUIRED = [
+    "product",
+    "borrower_name",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "currency",
+    "principal",
+    "interest",
+    "penalty_interest",
+    "fees",
+    "overdue_amount",
+    "due_date",
+    "days_past_due",
+]
 
 PROBLEM = {
     "type": "object",
@@ -38,17 +54,26 @@ PROBLEM = {
         "status": {"type": "integer"},
         "code": {"type": "string"},
         "detail": {"type": "string"},
-        "errors": {"type": "array", "items": {
-            "type": "object", "required": ["pointer", "detail"],
-            "properties": {"pointer": {"type": "string", "description": "JSON Pointer into the body"},
-                           "detail": {"type": "string"}}}},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["pointer", "detail"],
+                "properties": {
+                    "pointer": {"type": "string", "description": "JSON Pointer into the body"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
     },
 }
 
 
 def _problem(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 COMMON_ERRORS = {
@@ -60,12 +85,18 @@ COMMON_ERRORS = {
     "413": _problem("Body larger than 2 MiB"),
     "429": _problem("Rate limited (600 requests a minute per client)"),
 }
-WRITE_ERRORS = {**COMMON_ERRORS,
-                "415": _problem("Body is not JSON"),
-                "422": _problem("Invalid fields (each with a pointer), or a reused Idempotency-Key")}
-IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
-                   "schema": {"type": "string", "maxLength": 255},
-                   "description": "Repeat a request safely: the first response is replayed."}
+WRITE_ERRORS = {
+    **COMMON_ERRORS,
+    "415": _problem("Body is not JSON"),
+    "422": _problem("Invalid fields (each with a pointer), or a reused Idempotency-Key"),
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Repeat a request safely: the first response is replayed.",
+}
 
 
 def _json(schema_name: str) -> dict:
@@ -75,96 +106,165 @@ def _json(schema_name: str) -> dict:
 def document() -> dict:
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Sunshine Portal API", "version": "1.0.0",
-                 "description": "Push balances, mint reminder links, read events. Amounts are "
-                                "decimal strings in major units; times are UTC (RFC 3339)."},
+        "info": {
+            "title": "Sunshine Portal API",
+            "version": "1.0.0",
+            "description": "Push balances, mint reminder links, read events. Amounts are "
+            "decimal strings in major units; times are UTC (RFC 3339).",
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
-            "/accounts/{account_number}": {"put": {
-                "operationId": "putAccount", "summary": "Create or update one account",
-                "parameters": [{"name": "account_number", "in": "path", "required": True,
-                                "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-                               IDEMPOTENCY_KEY],
-                "requestBody": {"required": True, "content": _json("AccountInput")},
-                "responses": {"200": {"description": "Updated or unchanged", "content": _json("Account")},
-                              "201": {"description": "Created", "content": _json("Account")},
-                              **WRITE_ERRORS},
-            }},
-            "/accounts:batch": {"post": {
-                "operationId": "batchAccounts", "summary": "Create or update up to 1,000 accounts, all or none",
-                "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": {"required": True, "content": _json("AccountBatch")},
-                "responses": {"200": {"description": "Applied", "content": _json("BatchResult")},
-                              **WRITE_ERRORS},
-            }},
-            "/reminder-links": {"post": {
-                "operationId": "createReminderLink", "summary": "Mint a reminder link for an account",
-                "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": {"required": True, "content": _json("ReminderLinkInput")},
-                "responses": {"201": {"description": "Created", "content": _json("ReminderLink")},
-                              **WRITE_ERRORS, "404": _problem("No such account at your lender")},
-            }},
-            "/reminder-links/{code}": {"delete": {
-                "operationId": "revokeReminderLink", "summary": "Revoke a reminder link",
-                "parameters": [{"name": "code", "in": "path", "required": True,
-                                "schema": {"type": "string"}}],
-                "responses": {"204": {"description": "Revoked"},
-                              **COMMON_ERRORS, "404": _problem("No such link")},
-            }},
-            "/events": {"get": {
-                "operationId": "listEvents", "summary": "Outbound events after a cursor, oldest first",
-                "parameters": [
-                    {"name": "after", "in": "query",
-                     "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
-                "responses": {"200": {"description": "Events", "content": _json("EventPage")},
-                              **COMMON_ERRORS},
-            }},
+            "/accounts/{account_number}": {
+                "put": {
+                    "operationId": "putAccount",
+                    "summary": "Create or update one account",
+                    "parameters": [
+                        {
+                            "name": "account_number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+                        },
+                        IDEMPOTENCY_KEY,
+                    ],
+                    "requestBody": {"required": True, "content": _json("AccountInput")},
+                    "responses": {
+                        "200": {"description": "Updated or unchanged", "content": _json("Account")},
+                        "201": {"description": "Created", "content": _json("Account")},
+                        **WRITE_ERRORS,
+                    },
+                }
+            },
+            "/accounts:batch": {
+                "post": {
+                    "operationId": "batchAccounts",
+                    "summary": "Create or update up to 1,000 accounts, all or none",
+                    "parameters": [IDEMPOTENCY_KEY],
+                    "requestBody": {"required": True, "content": _json("AccountBatch")},
+                    "responses": {"200": {"description": "Applied", "content": _json("BatchResult")}, **WRITE_ERRORS},
+                }
+            },
+            "/reminder-links": {
+                "post": {
+                    "operationId": "createReminderLink",
+                    "summary": "Mint a reminder link for an account",
+                    "parameters": [IDEMPOTENCY_KEY],
+                    "requestBody": {"required": True, "content": _json("ReminderLinkInput")},
+                    "responses": {
+                        "201": {"description": "Created", "content": _json("ReminderLink")},
+                        **WRITE_ERRORS,
+                        "404": _problem("No such account at your lender"),
+                    },
+                }
+            },
+            "/reminder-links/{code}": {
+                "delete": {
+                    "operationId": "revokeReminderLink",
+                    "summary": "Revoke a reminder link",
+                    "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {"204": {"description": "Revoked"}, **COMMON_ERRORS, "404": _problem("No such link")},
+                }
+            },
+            "/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "summary": "Outbound events after a cursor, oldest first",
+                    "parameters": [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                        },
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                    ],
+                    "responses": {"200": {"description": "Events", "content": _json("EventPage")}, **COMMON_ERRORS},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Problem": PROBLEM,
-                "AccountInput": {"type": "object", "additionalProperties": False,
-                                 "required": REQUIRED, "properties": ACCOUNT_FIELDS},
-                "AccountBatchItem": {"type": "object", "additionalProperties": False,
-                                     "required": ["account_number", *REQUIRED],
-                                     "properties": {"account_number": {"type": "string", "maxLength": 64},
-                                                    **ACCOUNT_FIELDS}},
-                "AccountBatch": {"type": "object", "required": ["accounts"], "properties": {
-                    "accounts": {"type": "array", "minItems": 1, "maxItems": 1000,
-                                 "items": {"$ref": "#/components/schemas/AccountBatchItem"}}}},
-                "Account": {"type": "object",
-                            "required": ["account_number", "status", "currency", "overdue_amount",
-                                         "last_synced_at"],
-                            "properties": {"account_number": {"type": "string"},
-                                           "status": {"type": "string"},
-                                           "currency": {"type": "string"},
-                                           "overdue_amount": AMOUNT,
-                                           "last_synced_at": {"type": "string", "format": "date-time"}}},
-                "BatchResult": {"type": "object", "required": ["created", "updated", "unchanged"],
-                                "properties": {k: {"type": "integer"}
-                                               for k in ("created", "updated", "unchanged")}},
-                "ReminderLinkInput": {"type": "object", "required": ["account_number"], "properties": {
-                    "account_number": {"type": "string"},
-                    "lang": {"type": "string", "enum": ["zh_Hans", "zh_Hant", "en"]},
-                    "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
-                    "channel": {"type": "string", "enum": ["sms", "email", "app", "letter"]}}},
-                "ReminderLink": {"type": "object", "required": ["url", "code", "expires_at"],
-                                 "properties": {"url": {"type": "string"}, "code": {"type": "string"},
-                                                "expires_at": {"type": "string", "format": "date-time"}}},
-                "Event": {"type": "object", "required": ["id", "type", "created_at", "data", "cursor"],
-                          "properties": {"id": {"type": "string"},
-                                         "type": {"type": "string", "enum": sorted(CATALOGUE)},
-                                         "created_at": {"type": "string", "format": "date-time"},
-                                         "account_number": {"type": ["string", "null"]},
-                                         "data": {"type": "object"},
-                                         "cursor": {"type": "integer"}}},
-                "EventPage": {"type": "object", "required": ["events", "next_cursor"], "properties": {
-                    "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                    "next_cursor": {"type": "integer"}}},
+                "AccountInput": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": REQUIRED,
+                    "properties": ACCOUNT_FIELDS,
+                },
+                "AccountBatchItem": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["account_number", *REQUIRED],
+                    "properties": {"account_number": {"type": "string", "maxLength": 64}, **ACCOUNT_FIELDS},
+                },
+                "AccountBatch": {
+                    "type": "object",
+                    "required": ["accounts"],
+                    "properties": {
+                        "accounts": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": 1000,
+                            "items": {"$ref": "#/components/schemas/AccountBatchItem"},
+                        }
+                    },
+                },
+                "Account": {
+                    "type": "object",
+                    "required": ["account_number", "status", "currency", "overdue_amount", "last_synced_at"],
+                    "properties": {
+                        "account_number": {"type": "string"},
+                        "status": {"type": "string"},
+                        "currency": {"type": "string"},
+                        "overdue_amount": AMOUNT,
+                        "last_synced_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "BatchResult": {
+                    "type": "object",
+                    "required": ["created", "updated", "unchanged"],
+                    "properties": {k: {"type": "integer"} for k in ("created", "updated", "unchanged")},
+                },
+                "ReminderLinkInput": {
+                    "type": "object",
+                    "required": ["account_number"],
+                    "properties": {
+                        "account_number": {"type": "string"},
+                        "lang": {"type": "string", "enum": ["zh_Hans", "zh_Hant", "en"]},
+                        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
+                        "channel": {"type": "string", "enum": ["sms", "email", "app", "letter"]},
+                    },
+                },
+                "ReminderLink": {
+                    "type": "object",
+                    "required": ["url", "code", "expires_at"],
+                    "properties": {
+                        "url": {"type": "string"},
+                        "code": {"type": "string"},
+                        "expires_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["id", "type", "created_at", "data", "cursor"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "type": {"type": "string", "enum": sorted(CATALOGUE)},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "account_number": {"type": ["string", "null"]},
+                        "data": {"type": "object"},
+                        "cursor": {"type": "integer"},
+                    },
+                },
+                "EventPage": {
+                    "type": "object",
+                    "required": ["events", "next_cursor"],
+                    "properties": {
+                        "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                        "next_cursor": {"type": "integer"},
+                    },
+                },
             },
         },
     }

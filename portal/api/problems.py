@@ -8,16 +8,22 @@ PROBLEM_TYPE = "https://sunshine-portal.example/problems/"
 
 
 class ApiProblem(Exception):
-    def __init__(self, status: int, code: str, title: str, detail: str | None = None,
-                 errors: list[dict] | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        errors: list[dict] | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(title)
         self.status, self.code, self.title = status, code, title
         self.detail, self.errors, self.headers = detail, errors, headers or {}
 
 
 def problem_response(problem: ApiProblem):
-    body = {"type": PROBLEM_TYPE + problem.code, "title": problem.title, "status": problem.status,
-            "code": problem.code}
+    body = {"type": PROBLEM_TYPE + problem.code, "title": problem.title, "status": problem.status, "code": problem.code}
     if problem.detail:
         body["detail"] = problem.detail
     if problem.errors:

@@ -35,8 +35,7 @@ STRING_ONLY = {"principal", "interest", "penalty_interest", "fees", "overdue_amo
 def _rate_key() -> str:
     """Per client: the bucket is keyed by the token's hash, so only its holder can drain it."""
     token = request.headers.get("Authorization", "")
-    return "api:" + hashlib.sha256(token.encode()).hexdigest() if token else "api-ip:" + (
-        request.remote_addr or "")
+    return "api:" + hashlib.sha256(token.encode()).hexdigest() if token else "api-ip:" + (request.remote_addr or "")
 
 
 limiter.limit("600 per minute", key_func=_rate_key)(bp)
@@ -51,8 +50,12 @@ def _authenticate():
     scheme, _, token = header.partition(" ")
     client = client_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if client is None:
-        raise ApiProblem(401, "unauthenticated", "A valid bearer token is required",
-                         headers={"WWW-Authenticate": 'Bearer realm="portal"'})
+        raise ApiProblem(
+            401,
+            "unauthenticated",
+            "A valid bearer token is required",
+            headers={"WWW-Authenticate": 'Bearer realm="portal"'},
+        )
     g.api_client = client
     return None
 
@@ -62,8 +65,15 @@ def _audit(response):
     client = g.get("api_client")
     if client is not None:
         # Every call is audited, whatever the outcome.
-        audit.record("api.call", actor_type="api", actor_id=client.id, ip=request.remote_addr,
-                     method=request.method, path=request.path, status=response.status_code)
+        audit.record(
+            "api.call",
+            actor_type="api",
+            actor_id=client.id,
+            ip=request.remote_addr,
+            method=request.method,
+            path=request.path,
+            status=response.status_code,
+        )
         db.session.commit()
     return response
 
@@ -81,7 +91,9 @@ def requires(scope: str):
             if not g.api_client.has_scope(scope):
                 raise ApiProblem(403, "insufficient_scope", f"This client lacks the {scope} scope")
             return view(*args, **kwargs)
+
         return wrapper
+
     return decorator
 
 
@@ -93,13 +105,23 @@ def _json_body() -> dict:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "invalid_json", "The body is not valid JSON") from exc
     if not isinstance(body, dict):
-        raise ApiProblem(400, "invalid_body", "The body must be a JSON object",
-                         errors=[{"pointer": "", "detail": "must be an object"}])
+        raise ApiProblem(
+            400,
+            "invalid_body",
+            "The body must be a JSON object",
+            errors=[{"pointer": "", "detail": "must be an object"}],
+        )
     unstorable = list(_unstorable_text(body))
     if unstorable:
-        raise ApiProblem(400, "invalid_text", "Text may not contain NUL characters or lone surrogates",
-                         errors=[{"pointer": pointer, "detail": "contains a NUL character or a lone "
-                                  "UTF-16 surrogate"} for pointer in unstorable[:100]])
+        raise ApiProblem(
+            400,
+            "invalid_text",
+            "Text may not contain NUL characters or lone surrogates",
+            errors=[
+                {"pointer": pointer, "detail": "contains a NUL character or a lone UTF-16 surrogate"}
+                for pointer in unstorable[:100]
+            ],
+        )
     return body
 
 
@@ -133,6 +155,7 @@ def _has_lone_surrogate(text: str) -> bool:
 
 def idempotent(view):
     """Replay the first response to a repeated Idempotency-Key; refuse a reused key."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         key = request.headers.get("Idempotency-Key")
@@ -142,17 +165,17 @@ def idempotent(view):
             raise ApiProblem(400, "invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
         client = g.api_client
         fingerprint = hashlib.sha256(
-            request.method.encode() + request.path.encode() + request.get_data(cache=True)).hexdigest()
+            request.method.encode() + request.path.encode() + request.get_data(cache=True)
+        ).hexdigest()
 
         def stored():
-            return db.session.execute(select(IdempotentRequest).where(
-                IdempotentRequest.client_id == client.id, IdempotentRequest.key == key)
+            return db.session.execute(
+                select(IdempotentRequest).where(IdempotentRequest.client_id == client.id, IdempotentRequest.key == key)
             ).scalar_one_or_none()
 
         def replay(record):
             if record.request_hash != fingerprint:
-                raise ApiProblem(422, "idempotency_key_reused",
-                                 "This Idempotency-Key was used for a different request")
+                raise ApiProblem(422, "idempotency_key_reused", "This Idempotency-Key was used for a different request")
             response = jsonify(json.loads(record.body))
             response.status_code = record.status
             response.headers["Idempotent-Replayed"] = "true"
@@ -162,9 +185,15 @@ def idempotent(view):
             return replay(record)
         response = view(*args, **kwargs)
         if response.status_code < 500:
-            db.session.add(IdempotentRequest(client_id=client.id, key=key, request_hash=fingerprint,
-                                             status=response.status_code,
-                                             body=response.get_data(as_text=True) or "null"))
+            db.session.add(
+                IdempotentRequest(
+                    client_id=client.id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status=response.status_code,
+                    body=response.get_data(as_text=True) or "null",
+                )
+            )
         try:
             db.session.commit()
         except IntegrityError:
@@ -172,6 +201,7 @@ def idempotent(view):
             db.session.rollback()
             return replay(stored())
         return response
+
     return wrapper
 
 
@@ -181,8 +211,11 @@ def _row(item: dict, pointer: str, account_number: str | None = None) -> tuple[d
     allowed = set(ACCOUNT_FIELDS) | ({"account_number"} if account_number is None else set())
     for name in sorted(set(item) - allowed):
         errors.append({"pointer": f"{pointer}/{name}", "detail": "is not a known field"})
-    row = {"lender_code": g.api_client.lender.code, "lender_name": g.api_client.lender.name,
-           "account_number": account_number}
+    row = {
+        "lender_code": g.api_client.lender.code,
+        "lender_name": g.api_client.lender.name,
+        "account_number": account_number,
+    }
     for name in ACCOUNT_FIELDS + (("account_number",) if account_number is None else ()):
         value = item.get(name)
         if value is None:
@@ -192,8 +225,11 @@ def _row(item: dict, pointer: str, account_number: str | None = None) -> tuple[d
         elif name == "days_past_due" and isinstance(value, int) and not isinstance(value, bool):
             row[name] = str(value)
         else:
-            detail = ('must be a string such as "1234.56" (amounts never travel as numbers)'
-                      if name in STRING_ONLY else "must be a string")
+            detail = (
+                'must be a string such as "1234.56" (amounts never travel as numbers)'
+                if name in STRING_ONLY
+                else "must be a string"
+            )
             errors.append({"pointer": f"{pointer}/{name}", "detail": detail})
             row[name] = ""
     return row, errors
@@ -208,21 +244,22 @@ def _validate(items: list[tuple[dict, str]]):
         if record:
             records.append(record)
     pointers = {position: pointer for position, (_, pointer) in enumerate(items)}
-    errors += [{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message}
-               for e in check_consistency(records)]
+    errors += [{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message} for e in check_consistency(records)]
     return records, errors
 
 
 def _account_json(account: Account) -> dict:
-    return {"account_number": account.account_number, "status": account.status,
-            "currency": account.currency,
-            "overdue_amount": format_major_plain(account.overdue_minor, account.currency),
-            "last_synced_at": account.last_synced_at.isoformat().replace("+00:00", "Z")}
+    return {
+        "account_number": account.account_number,
+        "status": account.status,
+        "currency": account.currency,
+        "overdue_amount": format_major_plain(account.overdue_minor, account.currency),
+        "last_synced_at": account.last_synced_at.isoformat().replace("+00:00", "Z"),
+    }
 
 
 def _invalid(errors: list[dict]):
-    raise ApiProblem(422, "validation_failed", "Some fields are not valid; nothing was changed",
-                     errors=errors)
+    raise ApiProblem(422, "validation_failed", "Some fields are not valid; nothing was changed", errors=errors)
 
 
 @bp.put("/accounts/<path:account_number>")
@@ -236,8 +273,10 @@ def put_account(account_number: str):
         _invalid(type_errors + errors)
     result = upsert(records, actor_type="api", actor_id=g.api_client.id)
     # The number as stored: validation trims the one in the address (" SR001" is SR001).
-    account = db.session.execute(select(Account).where(
-        Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number)
+    account = db.session.execute(
+        select(Account).where(
+            Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number
+        )
     ).scalar_one()
     db.session.commit()
     response = jsonify(_account_json(account))
@@ -290,16 +329,16 @@ def create_reminder_link():
         errors.append({"pointer": "/channel", "detail": "must be sms, email, app or letter"})
     if errors:
         _invalid(errors)
-    account = db.session.execute(select(Account).where(
-        Account.lender_id == g.api_client.lender_id, Account.account_number == number)
+    account = db.session.execute(
+        select(Account).where(Account.lender_id == g.api_client.lender_id, Account.account_number == number)
     ).scalar_one_or_none()
     if account is None:
         raise ApiProblem(404, "account_not_found", "No account with this number at your lender")
-    link, code = create_link(account, locale=lang, expires_days=days, channel=channel,
-                             actor_type="api", actor_id=g.api_client.id)
+    link, code = create_link(
+        account, locale=lang, expires_days=days, channel=channel, actor_type="api", actor_id=g.api_client.id
+    )
     db.session.commit()
-    response = jsonify(url=link_url(code), code=code,
-                       expires_at=link.expires_at.isoformat().replace("+00:00", "Z"))
+    response = jsonify(url=link_url(code), code=code, expires_at=link.expires_at.isoformat().replace("+00:00", "Z"))
     response.status_code = 201
     return response
 
@@ -326,8 +365,9 @@ def list_events():
     if not 0 <= after <= MAX_CURSOR or not 1 <= limit <= 500:
         raise ApiProblem(400, "invalid_parameter", "after must be ≥ 0 and limit from 1 to 500")
     events = feed(g.api_client.lender_id, after, limit)
-    return jsonify(events=[{**e.payload, "cursor": e.id} for e in events],
-                   next_cursor=events[-1].id if events else after)
+    return jsonify(
+        events=[{**e.payload, "cursor": e.id} for e in events], next_cursor=events[-1].id if events else after
+    )
 
 
 @bp.get("/openapi.json")

@@ -27,9 +27,24 @@ from portal.models.types import utcnow
 from portal.money import MoneyError, is_currency, parse_major
 
 COLUMNS = (
-    "lender_code", "lender_name", "account_number", "product", "borrower_name", "phone",
-    "date_of_birth", "national_id", "currency", "principal", "interest", "penalty_interest",
-    "fees", "overdue_amount", "due_date", "days_past_due", "locale", "timezone",
+    "lender_code",
+    "lender_name",
+    "account_number",
+    "product",
+    "borrower_name",
+    "phone",
+    "date_of_birth",
+    "national_id",
+    "currency",
+    "principal",
+    "interest",
+    "penalty_interest",
+    "fees",
+    "overdue_amount",
+    "due_date",
+    "days_past_due",
+    "locale",
+    "timezone",
 )
 AMOUNT_COLUMNS = ("principal", "interest", "penalty_interest", "fees", "overdue_amount")
 # Where a number is written without a country code, the currency says where the loan is.
@@ -110,8 +125,7 @@ def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, 
     def bad(name: str, message: str) -> None:
         errors.append(RowError(line, name, message))
 
-    for name in ("lender_code", "lender_name", "account_number", "product", "borrower_name",
-                 "national_id"):
+    for name in ("lender_code", "lender_name", "account_number", "product", "borrower_name", "national_id"):
         if not values[name]:
             bad(name, "is missing")
     if values["lender_code"] and not _CODE.match(values["lender_code"]):
@@ -228,21 +242,29 @@ def check_consistency(records: list[AccountRecord]) -> list[RowError]:
     for record in records:
         key = (record.lender_code, record.account_number)
         if key in seen_accounts:
-            errors.append(RowError(record.line, "account_number",
-                                   f"duplicates the account on line {seen_accounts[key]}"))
+            errors.append(
+                RowError(record.line, "account_number", f"duplicates the account on line {seen_accounts[key]}")
+            )
         seen_accounts.setdefault(key, record.line)
         person = (record.lender_code, hash_national_id(record.national_id))
         known = birth_dates.setdefault(person, record.date_of_birth)
         if known != record.date_of_birth:
-            errors.append(RowError(record.line, "date_of_birth",
-                                   "differs from another row with the same national_id"))
+            errors.append(RowError(record.line, "date_of_birth", "differs from another row with the same national_id"))
     return errors
 
 
 _BORROWER_FIELDS = ("name", "phone_e164", "date_of_birth", "locale", "timezone")
-_ACCOUNT_FIELDS = ("product", "currency", "principal_minor", "interest_minor",
-                   "penalty_interest_minor", "fees_minor", "overdue_minor", "due_date",
-                   "days_past_due")
+_ACCOUNT_FIELDS = (
+    "product",
+    "currency",
+    "principal_minor",
+    "interest_minor",
+    "penalty_interest_minor",
+    "fees_minor",
+    "overdue_minor",
+    "due_date",
+    "days_past_due",
+)
 
 
 def _assign(obj, values: dict) -> bool:
@@ -265,8 +287,7 @@ def upsert(
     result = ImportResult()
     codes = {r.lender_code for r in records}
     lenders = {
-        lender.code: lender
-        for lender in db.session.execute(select(Lender).where(Lender.code.in_(codes))).scalars()
+        lender.code: lender for lender in db.session.execute(select(Lender).where(Lender.code.in_(codes))).scalars()
     }
     for record in records:
         if record.lender_code not in lenders:
@@ -280,14 +301,16 @@ def upsert(
     # Look existing rows up in chunks: a bounded number of queries for any file size.
     chunk = 500
     for start in range(0, len(records), chunk):
-        part = records[start:start + chunk]
+        part = records[start : start + chunk]
         hashes = [(lenders[r.lender_code].id, hash_national_id(r.national_id)) for r in part]
         numbers = [(lenders[r.lender_code].id, r.account_number) for r in part]
-        for borrower in db.session.execute(select(Borrower).where(
-                tuple_(Borrower.lender_id, Borrower.national_id_hash).in_(hashes))).scalars():
+        for borrower in db.session.execute(
+            select(Borrower).where(tuple_(Borrower.lender_id, Borrower.national_id_hash).in_(hashes))
+        ).scalars():
             borrowers[(borrower.lender_id, borrower.national_id_hash)] = borrower
-        for account in db.session.execute(select(Account).where(
-                tuple_(Account.lender_id, Account.account_number).in_(numbers))).scalars():
+        for account in db.session.execute(
+            select(Account).where(tuple_(Account.lender_id, Account.account_number).in_(numbers))
+        ).scalars():
             accounts[(account.lender_id, account.account_number)] = account
 
     now = utcnow()
@@ -297,15 +320,18 @@ def upsert(
         lender = lenders[record.lender_code]
         id_hash = hash_national_id(record.national_id)
         borrower_values = {
-            "name": record.borrower_name, "phone_e164": record.phone_e164,
-            "date_of_birth": record.date_of_birth, "locale": record.locale,
+            "name": record.borrower_name,
+            "phone_e164": record.phone_e164,
+            "date_of_birth": record.date_of_birth,
+            "locale": record.locale,
             "timezone": record.timezone,
         }
         borrower = borrowers.get((lender.id, id_hash))
         borrower_changed = False
         if borrower is None:
-            borrower = Borrower(lender=lender, national_id_hash=id_hash,
-                                national_id_last4=last4(record.national_id), **borrower_values)
+            borrower = Borrower(
+                lender=lender, national_id_hash=id_hash, national_id_last4=last4(record.national_id), **borrower_values
+            )
             db.session.add(borrower)
             borrowers[(lender.id, id_hash)] = borrower
         else:
@@ -314,9 +340,13 @@ def upsert(
         account_values = {name: getattr(record, name) for name in _ACCOUNT_FIELDS}
         account = accounts.get((lender.id, record.account_number))
         if account is None:
-            account = Account(lender=lender, borrower=borrower,
-                              account_number=record.account_number, last_synced_at=now,
-                              **account_values)
+            account = Account(
+                lender=lender,
+                borrower=borrower,
+                account_number=record.account_number,
+                last_synced_at=now,
+                **account_values,
+            )
             db.session.add(account)
             accounts[(lender.id, record.account_number)] = account
             result.created += 1
@@ -327,8 +357,14 @@ def upsert(
         else:
             result.unchanged += 1
     db.session.flush()
-    audit.record("accounts.imported", actor_type=actor_type, actor_id=actor_id,
-                 created=result.created, updated=result.updated, unchanged=result.unchanged)
+    audit.record(
+        "accounts.imported",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
     return result
 
 
@@ -339,8 +375,7 @@ def validate_csv(stream: io.TextIOBase) -> tuple[list[AccountRecord], list[RowEr
     return records, sorted(errors, key=lambda e: e.line)
 
 
-def import_csv(stream: io.TextIOBase, *, actor_type: str = "cli",
-               actor_id: object = None) -> ImportResult:
+def import_csv(stream: io.TextIOBase, *, actor_type: str = "cli", actor_id: object = None) -> ImportResult:
     """Validate the whole file, then write it, all or nothing. The caller commits."""
     records, errors = validate_csv(stream)
     if errors:

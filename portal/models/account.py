@@ -36,8 +36,9 @@ class Account(AccountFigures, db.Model):
         UniqueConstraint("lender_id", "account_number"),
         # An account's lender is its borrower's lender (a borrower record belongs to one
         # lender): pages show the borrower's lender for every account they list.
-        ForeignKeyConstraint(["borrower_id", "lender_id"], ["borrower.id", "borrower.lender_id"],
-                             name="fk_account_borrower_of_lender"),
+        ForeignKeyConstraint(
+            ["borrower_id", "lender_id"], ["borrower.id", "borrower.lender_id"], name="fk_account_borrower_of_lender"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,5 +63,9 @@ class Account(AccountFigures, db.Model):
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
-    borrower = relationship("Borrower", back_populates="accounts",
-                            primaryjoin="Borrower.id == Account.borrower_id", foreign_keys=[borrower_id])
+    borrower = relationship(
+        "Borrower",
+        back_populates="accounts",
+        primaryjoin="Borrower.id == Account.borrower_id",
+        foreign_keys=[borrower_id],
+    )

@@ -31,5 +31,10 @@ class Borrower(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
-    accounts = relationship("Account", back_populates="borrower", order_by="Account.id",
-                            primaryjoin="Borrower.id == Account.borrower_id", foreign_keys="Account.borrower_id")
+    accounts = relationship(
+        "Account",
+        back_populates="borrower",
+        order_by="Account.id",
+        primaryjoin="Borrower.id == Account.borrower_id",
+        foreign_keys="Account.borrower_id",
+    )

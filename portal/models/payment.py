@@ -53,10 +53,12 @@ class Payment(db.Model):
     @property
     def applied(self) -> dict[str, int]:
         """What the payment paid off, part by part."""
-        return {"fees": self.applied_fees_minor,
-                "penalty_interest": self.applied_penalty_interest_minor,
-                "interest": self.applied_interest_minor,
-                "principal": self.applied_principal_minor}
+        return {
+            "fees": self.applied_fees_minor,
+            "penalty_interest": self.applied_penalty_interest_minor,
+            "interest": self.applied_interest_minor,
+            "principal": self.applied_principal_minor,
+        }
 
 
 class ProcessedStripeEvent(db.Model):

@@ -103,17 +103,22 @@ class RoundResult:
 
 def _claim(now: datetime, limit: int) -> list[int]:
     earlier = aliased(OutboxDelivery)
-    blocked = exists().where(and_(
-        earlier.client_id == OutboxDelivery.client_id,
-        earlier.account_id == OutboxDelivery.account_id,
-        earlier.event_id < OutboxDelivery.event_id,
-        earlier.status == "pending",
-    ))
+    blocked = exists().where(
+        and_(
+            earlier.client_id == OutboxDelivery.client_id,
+            earlier.account_id == OutboxDelivery.account_id,
+            earlier.event_id < OutboxDelivery.event_id,
+            earlier.status == "pending",
+        )
+    )
     query = (
         select(OutboxDelivery.id)
-        .where(OutboxDelivery.status == "pending", OutboxDelivery.next_attempt_at <= now,
-               (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
-               ~blocked)
+        .where(
+            OutboxDelivery.status == "pending",
+            OutboxDelivery.next_attempt_at <= now,
+            (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
+            ~blocked,
+        )
         .order_by(OutboxDelivery.event_id)
         .limit(limit)
     )
@@ -123,8 +128,10 @@ def _claim(now: datetime, limit: int) -> list[int]:
     for delivery_id in db.session.execute(query).scalars().all():
         won = db.session.execute(
             update(OutboxDelivery)
-            .where(OutboxDelivery.id == delivery_id,
-                   (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now))
+            .where(
+                OutboxDelivery.id == delivery_id,
+                (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
+            )
             .values(locked_until=now + LOCK)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -149,10 +156,15 @@ class _Outgoing:
 
 def _outgoing(delivery: OutboxDelivery) -> _Outgoing:
     client = delivery.client
-    return _Outgoing(delivery.id, client.webhook_url, client.webhook_secret,
-                     json.dumps(delivery.event.payload, sort_keys=True, separators=(",", ":")).encode(),
-                     delivery.event.event_id, delivery.event.type,
-                     client.disabled_at is None and bool(client.webhook_url))
+    return _Outgoing(
+        delivery.id,
+        client.webhook_url,
+        client.webhook_secret,
+        json.dumps(delivery.event.payload, sort_keys=True, separators=(",", ":")).encode(),
+        delivery.event.event_id,
+        delivery.event.type,
+        client.disabled_at is None and bool(client.webhook_url),
+    )
 
 
 def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
@@ -172,8 +184,9 @@ def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
         "Portal-Event-Type": item.event_type,
     }
     try:
-        response = requests.post(item.url, data=item.body, headers=headers,
-                                 timeout=(min(3.05, timeout), timeout), allow_redirects=False)
+        response = requests.post(
+            item.url, data=item.body, headers=headers, timeout=(min(3.05, timeout), timeout), allow_redirects=False
+        )
     except requests.RequestException as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
@@ -181,22 +194,31 @@ def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
     return f"HTTP {response.status_code}"
 
 
-def deliver_due(now: datetime | None = None, limit: int = 100,
-                clock: Callable[[], datetime] = utcnow) -> RoundResult:
+def deliver_due(now: datetime | None = None, limit: int = 100, clock: Callable[[], datetime] = utcnow) -> RoundResult:
     """One round: claim what is due, send it, record each outcome."""
     now = now or clock()
     result = RoundResult()
     ids = _claim(now, limit)
-    claimed = list(db.session.execute(
-        select(OutboxDelivery).where(OutboxDelivery.id.in_(ids)).order_by(OutboxDelivery.event_id)
-    ).scalars()) if ids else []
+    claimed = (
+        list(
+            db.session.execute(
+                select(OutboxDelivery).where(OutboxDelivery.id.in_(ids)).order_by(OutboxDelivery.event_id)
+            ).scalars()
+        )
+        if ids
+        else []
+    )
     outgoing = [_outgoing(d) for d in claimed]
     config = current_app.config
     # Sending is network-bound: a few at once. Each account has at most one event in a round,
     # so concurrency never reorders an account's events.
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-        errors = list(pool.map(lambda item: _send(item, config["OUTBOX_TIMEOUT_SECONDS"],
-                                                  config["OUTBOX_ALLOW_PRIVATE_URLS"]), outgoing))
+        errors = list(
+            pool.map(
+                lambda item: _send(item, config["OUTBOX_TIMEOUT_SECONDS"], config["OUTBOX_ALLOW_PRIVATE_URLS"]),
+                outgoing,
+            )
+        )
     for delivery, error in zip(claimed, errors, strict=True):
         delivery.attempts += 1
         delivery.locked_until = None
@@ -210,8 +232,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100,
             if now >= delivery.give_up_at:
                 delivery.status = "dead"
                 result.dead += 1
-                log.error("outbox: gave up on %s to %s: %s", delivery.event.event_id,
-                          delivery.client.name, error)
+                log.error("outbox: gave up on %s to %s: %s", delivery.event.event_id, delivery.client.name, error)
             else:
                 # The last try happens when the retry period ends, not up to 9 h after it.
                 delivery.next_attempt_at = min(now + backoff(delivery.attempts), delivery.give_up_at)
@@ -229,9 +250,11 @@ def run(stop: Callable[[], bool], idle_seconds: float = 1.0) -> None:
 
 
 def dead_letters() -> list[OutboxDelivery]:
-    return list(db.session.execute(
-        select(OutboxDelivery).where(OutboxDelivery.status == "dead").order_by(OutboxDelivery.id)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(OutboxDelivery).where(OutboxDelivery.status == "dead").order_by(OutboxDelivery.id)
+        ).scalars()
+    )
 
 
 def retry_dead(delivery_ids: list[int] | None = None) -> int:
@@ -240,7 +263,8 @@ def retry_dead(delivery_ids: list[int] | None = None) -> int:
     if delivery_ids:
         query = query.where(OutboxDelivery.id.in_(delivery_ids))
     now = utcnow()
-    count = db.session.execute(query.values(status="pending", next_attempt_at=now, attempts=0,
-                                            give_up_at=now + RETRY_FOR)).rowcount
+    count = db.session.execute(
+        query.values(status="pending", next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
+    ).rowcount
     db.session.commit()
     return count

@@ -49,8 +49,7 @@ class UnknownEvent(ValueError):
     pass
 
 
-def emit(event_type: str, *, lender_id: int, account: Account | None = None,
-         data: dict | None = None) -> OutboxEvent:
+def emit(event_type: str, *, lender_id: int, account: Account | None = None, data: dict | None = None) -> OutboxEvent:
     if event_type not in CATALOGUE:
         raise UnknownEvent(event_type)
     now = utcnow()
@@ -62,26 +61,41 @@ def emit(event_type: str, *, lender_id: int, account: Account | None = None,
         "account_number": account.account_number if account else None,
         "data": data or {},
     }
-    event = OutboxEvent(event_id=event_id, type=event_type, lender_id=lender_id,
-                        account_id=account.id if account else None, payload=payload,
-                        created_at=now)
+    event = OutboxEvent(
+        event_id=event_id,
+        type=event_type,
+        lender_id=lender_id,
+        account_id=account.id if account else None,
+        payload=payload,
+        created_at=now,
+    )
     db.session.add(event)
     db.session.flush()
     subscribers = db.session.execute(
-        select(ApiClient.id).where(ApiClient.lender_id == lender_id,
-                                   ApiClient.webhook_url.is_not(None),
-                                   ApiClient.disabled_at.is_(None))
+        select(ApiClient.id).where(
+            ApiClient.lender_id == lender_id, ApiClient.webhook_url.is_not(None), ApiClient.disabled_at.is_(None)
+        )
     ).scalars()
     for client_id in subscribers:
-        db.session.add(OutboxDelivery(event_id=event.id, client_id=client_id,
-                                      account_id=event.account_id, next_attempt_at=now,
-                                      give_up_at=now + RETRY_FOR))
+        db.session.add(
+            OutboxDelivery(
+                event_id=event.id,
+                client_id=client_id,
+                account_id=event.account_id,
+                next_attempt_at=now,
+                give_up_at=now + RETRY_FOR,
+            )
+        )
     return event
 
 
 def feed(lender_id: int, after: int, limit: int) -> list[OutboxEvent]:
     """Events of a lender after a cursor, oldest first: the pull API for clients without webhooks."""
-    return list(db.session.execute(
-        select(OutboxEvent).where(OutboxEvent.lender_id == lender_id, OutboxEvent.id > after)
-        .order_by(OutboxEvent.id).limit(limit)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(OutboxEvent)
+            .where(OutboxEvent.lender_id == lender_id, OutboxEvent.id > after)
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        ).scalars()
+    )

@@ -65,16 +65,22 @@ class Intent:
         )
 
 
-def intent_params(*, amount: int, currency: str, method: str, payment_method: str | None,
-                  metadata: dict, return_url: str | None) -> dict:
+def intent_params(
+    *, amount: int, currency: str, method: str, payment_method: str | None, metadata: dict, return_url: str | None
+) -> dict:
     """PaymentIntent parameters for one attempt, per payment method.
 
     Cards are confirmed at once with the payment method collected by Stripe.js (localstripe
     refuses confirm-later with a payment method). Alipay redirects and needs a return URL;
     WeChat Pay shows a QR code for the web client.
     """
-    params = {"amount": amount, "currency": currency.lower(), "metadata": metadata,
-              "payment_method_types": [method], "confirm": True}
+    params = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "metadata": metadata,
+        "payment_method_types": [method],
+        "confirm": True,
+    }
     if method == "card":
         params["payment_method"] = payment_method
     elif method == "alipay":
@@ -98,15 +104,13 @@ class StripeGateway:
 
     def create_intent(self, params: dict, idempotency_key: str) -> Intent:
         try:
-            obj = self._client.payment_intents.create(
-                params=params, options={"idempotency_key": idempotency_key})
+            obj = self._client.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
         except stripe.CardError as exc:
             raise PaymentDeclined(getattr(exc, "code", None)) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
             # No answer, or Stripe's own 5xx: the charge may or may not exist.
             raise ProviderUnavailable(str(exc)) from exc
-        except (stripe.InvalidRequestError, stripe.AuthenticationError,
-                stripe.PermissionError) as exc:
+        except (stripe.InvalidRequestError, stripe.AuthenticationError, stripe.PermissionError) as exc:
             # Refused before anything was charged (our parameters or keys are wrong).
             current_app.logger.error("Stripe refused a payment request: %s", exc)
             raise PaymentDeclined("provider_refused") from exc
@@ -123,8 +127,8 @@ class StripeGateway:
             raise InvalidWebhook("no webhook secret configured")
         try:
             event = stripe.Webhook.construct_event(
-                payload, signature or "", self._webhook_secret,
-                tolerance=WEBHOOK_TOLERANCE_SECONDS)
+                payload, signature or "", self._webhook_secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+            )
         except (ValueError, stripe.SignatureVerificationError) as exc:
             raise InvalidWebhook(str(exc)) from exc
         return event.to_dict()
@@ -136,5 +140,6 @@ def gateway() -> StripeGateway:
     if "stripe_gateway" not in extensions:
         config = current_app.config
         extensions["stripe_gateway"] = StripeGateway(
-            config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"], config["STRIPE_WEBHOOK_SECRET"])
+            config["STRIPE_SECRET_KEY"], config["STRIPE_API_BASE"], config["STRIPE_WEBHOOK_SECRET"]
+        )
     return extensions["stripe_gateway"]

@@ -43,8 +43,10 @@ class LocalStripe:
         port = port or free_port()
         process = subprocess.Popen(  # noqa: S603 - fixed argv, no user input
             [sys.executable, "-m", "localstripe", "--from-scratch", "--port", str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )  # noqa: PLW1509
         server = cls(process, f"http://127.0.0.1:{port}")
         deadline = time.monotonic() + timeout
         while True:
@@ -71,8 +73,10 @@ class LocalStripe:
         self._post("/_config/data", method="DELETE")
 
     def get(self, path: str) -> dict:
-        request = urllib.request.Request(self.base_url + path,  # noqa: S310 - our own local server
-                                         headers={"Authorization": "Bearer sk_test_local"})
+        request = urllib.request.Request(  # noqa: S310 - our own local server
+            self.base_url + path,
+            headers={"Authorization": "Bearer sk_test_local"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return json.loads(response.read())
 

@@ -10,27 +10,26 @@ AMOUNT_PROBLEMS = {
     "too_many_decimals": _l("Enter the amount with at most 2 decimal places, for example 500.50."),
     "too_large": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
     "above_balance": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
-    "below_minimum": _l("The smallest amount you can pay this way is %(minimum)s, unless you pay "
-                        "the whole overdue amount."),
+    "below_minimum": _l(
+        "The smallest amount you can pay this way is %(minimum)s, unless you pay the whole overdue amount."
+    ),
     "unknown_currency": _l("Enter the amount you want to pay, for example 500.00."),
 }
 ATTEMPT_PROBLEMS = {
-    "in_flight": _l("A payment for this loan is still being confirmed. Please wait a few minutes "
-                    "and check your loan page before paying again, so that you are not charged "
-                    "twice."),
+    "in_flight": _l(
+        "A payment for this loan is still being confirmed. Please wait a few minutes "
+        "and check your loan page before paying again, so that you are not charged "
+        "twice."
+    ),
     "nothing_due": _l("There is nothing overdue on this loan right now."),
-    "method_unavailable": _l("This way of paying is not available for this loan. Please pay by "
-                             "card."),
+    "method_unavailable": _l("This way of paying is not available for this loan. Please pay by card."),
 }
 FAILURE_REASONS = {
-    "card_declined": _l("Your bank declined the card. You may want to try another card or "
-                        "contact your bank."),
-    "insufficient_funds": _l("Your bank declined the card because there was not enough money "
-                             "available."),
+    "card_declined": _l("Your bank declined the card. You may want to try another card or contact your bank."),
+    "insufficient_funds": _l("Your bank declined the card because there was not enough money available."),
     "expired_card": _l("The card has expired. Please try another card."),
     "incorrect_cvc": _l("The security code (CVC) was not correct. Please check it and try again."),
-    "payment_intent_authentication_failure": _l("The security check with your bank was not "
-                                                 "completed."),
+    "payment_intent_authentication_failure": _l("The security check with your bank was not completed."),
 }
 GENERIC_FAILURE = _l("The payment could not be completed.")
 PAYMENT_LABELS = {

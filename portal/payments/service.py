@@ -96,8 +96,11 @@ def minimum_amount(account: Account | AccountSnapshot) -> int:
 
 def available_methods(account: Account | AccountSnapshot) -> list[str]:
     configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
-    return [m for m in configured if m in METHOD_CURRENCIES
-            and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])]
+    return [
+        m
+        for m in configured
+        if m in METHOD_CURRENCIES and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])
+    ]
 
 
 def check_amount(account: Account | AccountSnapshot, amount: int) -> None:
@@ -111,8 +114,9 @@ def check_amount(account: Account | AccountSnapshot, amount: int) -> None:
         raise PaymentRefused("below_minimum", minimum=minimum_amount(account))
 
 
-def start_payment(account: Account | AccountSnapshot, amount: int, purpose: str, method: str = "card",
-                  *, actor_id: object = None) -> Payment:
+def start_payment(
+    account: Account | AccountSnapshot, amount: int, purpose: str, method: str = "card", *, actor_id: object = None
+) -> Payment:
     """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits).
 
     ``account`` may be the page's snapshot: the amount is checked again, under a lock, when
@@ -121,13 +125,27 @@ def start_payment(account: Account | AccountSnapshot, amount: int, purpose: str,
     if method not in available_methods(account):
         raise PaymentRefused("method_unavailable")
     public_id = secrets.token_urlsafe(16)
-    payment = Payment(public_id=public_id, account_id=account.id, amount_minor=amount,
-                      currency=account.currency, purpose=purpose, method=method,
-                      idempotency_key=f"portal-payment-{public_id}")
+    payment = Payment(
+        public_id=public_id,
+        account_id=account.id,
+        amount_minor=amount,
+        currency=account.currency,
+        purpose=purpose,
+        method=method,
+        idempotency_key=f"portal-payment-{public_id}",
+    )
     db.session.add(payment)
     db.session.flush()
-    audit.record("payment.created", actor_type="borrower", actor_id=actor_id, subject=payment,
-                 amount=amount, currency=account.currency, purpose=purpose, method=method)
+    audit.record(
+        "payment.created",
+        actor_type="borrower",
+        actor_id=actor_id,
+        subject=payment,
+        amount=amount,
+        currency=account.currency,
+        purpose=purpose,
+        method=method,
+    )
     return payment
 
 
@@ -157,8 +175,7 @@ def _reserve(payment: Payment) -> bool:
     """Move created → pending and reserve the amount, atomically. False if already sent."""
     reserved = db.session.execute(
         update(Account)
-        .where(Account.id == payment.account_id,
-               Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
+        .where(Account.id == payment.account_id, Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
         .values(reserved_minor=Account.reserved_minor + payment.amount_minor)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -167,15 +184,15 @@ def _reserve(payment: Payment) -> bool:
     sent = db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == "created")
-        .values(status="pending", submitted_at=utcnow(),
-                submit_attempts=Payment.submit_attempts + 1)
+        .values(status="pending", submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     return sent == 1
 
 
-def submit(payment: Payment, *, payment_method_ref: str | None, return_url: str | None,
-           actor_id: object = None) -> SubmitResult:
+def submit(
+    payment: Payment, *, payment_method_ref: str | None, return_url: str | None, actor_id: object = None
+) -> SubmitResult:
     """Send an attempt to Stripe once. Commits before and after the call."""
     payment_id = payment.id
     if not _reserve(payment):
@@ -186,15 +203,17 @@ def submit(payment: Payment, *, payment_method_ref: str | None, return_url: str 
             raise PaymentRefused("in_flight")
         return SubmitResult(payment)  # a double tap: already on its way, nothing more to send
     payment.payment_method_ref = payment_method_ref
-    audit.record("payment.submitted", actor_type="borrower", actor_id=actor_id,
-                 subject=payment, method=payment.method)
+    audit.record("payment.submitted", actor_type="borrower", actor_id=actor_id, subject=payment, method=payment.method)
     db.session.commit()
 
-    params = intent_params(amount=payment.amount_minor, currency=payment.currency,
-                           method=payment.method, payment_method=payment_method_ref,
-                           metadata={"payment_id": payment.public_id,
-                                     "account_number": payment.account.account_number},
-                           return_url=return_url)
+    params = intent_params(
+        amount=payment.amount_minor,
+        currency=payment.currency,
+        method=payment.method,
+        payment_method=payment_method_ref,
+        metadata={"payment_id": payment.public_id, "account_number": payment.account.account_number},
+        return_url=return_url,
+    )
     try:
         intent = gateway().create_intent(params, payment.idempotency_key)
     except PaymentDeclined as declined:
@@ -215,9 +234,12 @@ def submit(payment: Payment, *, payment_method_ref: str | None, return_url: str 
     payment.provider_reference = intent.id
     apply_intent(payment, intent, source="submit")
     db.session.commit()
-    return SubmitResult(payment, client_secret=intent.client_secret
-                        if intent.status == "requires_action" else None,
-                        redirect_url=intent.redirect_url, qr_image_url=intent.qr_image_url)
+    return SubmitResult(
+        payment,
+        client_secret=intent.client_secret if intent.status == "requires_action" else None,
+        redirect_url=intent.redirect_url,
+        qr_image_url=intent.qr_image_url,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,8 +251,9 @@ def apply_intent(payment: Payment, intent: Intent, *, source: str) -> None:
     payment, _ = _lock(payment.id)
     if intent.amount != payment.amount_minor or intent.currency != payment.currency:
         current_app.logger.error("intent %s does not match payment %s", intent.id, payment.public_id)
-        audit.record("payment.mismatch", actor_type="system", subject=payment,
-                     intent=intent.id, intent_amount=intent.amount)
+        audit.record(
+            "payment.mismatch", actor_type="system", subject=payment, intent=intent.id, intent_amount=intent.amount
+        )
         return
     payment.provider_status = intent.status
     if intent.status == "succeeded":
@@ -249,11 +272,9 @@ def _lock(payment_id: int) -> tuple[Payment, Account]:
     # No autoflush: a pending change to the payment must not lock its row before the
     # account's, or two paths would take the locks in opposite orders (a deadlock).
     with db.session.no_autoflush:
-        account_id = db.session.execute(
-            select(Payment.account_id).where(Payment.id == payment_id)).scalar_one()
+        account_id = db.session.execute(select(Payment.account_id).where(Payment.id == payment_id)).scalar_one()
         account = db.session.execute(
-            select(Account).where(Account.id == account_id).with_for_update()
-            .execution_options(populate_existing=True)
+            select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
         ).scalar_one()
     return db.session.get(Payment, payment_id), account
 
@@ -263,10 +284,16 @@ def _receipt_number(payment: Payment, when: datetime) -> str:
 
 
 def _payment_data(payment: Payment, account: Account) -> dict:
-    return {"payment_id": payment.public_id, "amount": payment.amount_minor,
-            "currency": payment.currency, "method": payment.method,
-            "receipt_number": payment.receipt_number, "refunded": payment.refunded_minor,
-            "overdue_after": account.overdue_minor, "provider_reference": payment.provider_reference}
+    return {
+        "payment_id": payment.public_id,
+        "amount": payment.amount_minor,
+        "currency": payment.currency,
+        "method": payment.method,
+        "receipt_number": payment.receipt_number,
+        "refunded": payment.refunded_minor,
+        "overdue_after": account.overdue_minor,
+        "provider_reference": payment.provider_reference,
+    }
 
 
 def _set_account_status(account: Account) -> None:
@@ -314,28 +341,37 @@ def record_success(payment_id: int, *, source: str) -> bool:
     payment.overdue_after_minor = account.overdue_minor
     payment.receipt_number = _receipt_number(payment, payment.completed_at)
     _set_account_status(account)
-    emit("payment.succeeded", lender_id=account.lender_id, account=account,
-         data=_payment_data(payment, account))
-    audit.record("payment.succeeded", actor_type="system", subject=payment, source=source,
-                 amount=payment.amount_minor, receipt=payment.receipt_number,
-                 overdue_after=account.overdue_minor, excess=allocation.excess)
+    emit("payment.succeeded", lender_id=account.lender_id, account=account, data=_payment_data(payment, account))
+    audit.record(
+        "payment.succeeded",
+        actor_type="system",
+        subject=payment,
+        source=source,
+        amount=payment.amount_minor,
+        receipt=payment.receipt_number,
+        overdue_after=account.overdue_minor,
+        excess=allocation.excess,
+    )
     if allocation.excess:
-        current_app.logger.error("payment %s exceeded the overdue amount by %s: refund it",
-                                 payment.public_id, allocation.excess)
+        current_app.logger.error(
+            "payment %s exceeded the overdue amount by %s: refund it", payment.public_id, allocation.excess
+        )
     return True
 
 
 def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
     """Mark an attempt failed and release its reservation, once."""
-    moved = _move(payment_id, ("created", "pending"), status="failed",
-                  failure_code=(code or "failed")[:64])
+    moved = _move(payment_id, ("created", "pending"), status="failed", failure_code=(code or "failed")[:64])
     if moved is None:
         return False
     payment, account = moved
-    audit.record("payment.failed", actor_type="system", subject=payment, source=source,
-                 code=payment.failure_code)
-    emit("payment.failed", lender_id=account.lender_id, account=account,
-         data={**_payment_data(payment, account), "failure_code": payment.failure_code})
+    audit.record("payment.failed", actor_type="system", subject=payment, source=source, code=payment.failure_code)
+    emit(
+        "payment.failed",
+        lender_id=account.lender_id,
+        account=account,
+        data={**_payment_data(payment, account), "failure_code": payment.failure_code},
+    )
     return True
 
 
@@ -365,11 +401,21 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
     if payment.refunded_minor == payment.amount_minor:
         payment.status = "refunded"
     _set_account_status(account)
-    emit("payment.refunded", lender_id=account.lender_id, account=account,
-         data={**_payment_data(payment, account), "refunded_now": delta})
-    audit.record("payment.refunded", actor_type="system", subject=payment, source=source,
-                 refunded=delta, refunded_total=payment.refunded_minor,
-                 overdue_after=account.overdue_minor)
+    emit(
+        "payment.refunded",
+        lender_id=account.lender_id,
+        account=account,
+        data={**_payment_data(payment, account), "refunded_now": delta},
+    )
+    audit.record(
+        "payment.refunded",
+        actor_type="system",
+        subject=payment,
+        source=source,
+        refunded=delta,
+        refunded_total=payment.refunded_minor,
+        overdue_after=account.overdue_minor,
+    )
     return True
 
 
@@ -379,13 +425,11 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
 
 def _payment_by_intent(intent_id: str | None, public_id: str | None) -> Payment | None:
     if intent_id:
-        found = db.session.execute(
-            select(Payment).where(Payment.provider_reference == intent_id)).scalar_one_or_none()
+        found = db.session.execute(select(Payment).where(Payment.provider_reference == intent_id)).scalar_one_or_none()
         if found:
             return found
     if public_id:
-        found = db.session.execute(
-            select(Payment).where(Payment.public_id == public_id)).scalar_one_or_none()
+        found = db.session.execute(select(Payment).where(Payment.public_id == public_id)).scalar_one_or_none()
         # The webhook can beat our own save of the intent id: trust it only if it is unset
         # (the caller records it once it holds the account lock).
         if found and found.provider_reference is None:
@@ -395,15 +439,22 @@ def _payment_by_intent(intent_id: str | None, public_id: str | None) -> Payment 
 
 def _check_shape(event_id, obj) -> None:
     """Signed events still get checked: ids and codes must be text, amounts whole numbers."""
-    texts = [event_id, obj.get("id"), obj.get("status"), obj.get("payment_intent"),
-             (obj.get("metadata") or {}).get("payment_id"),
-             (obj.get("last_payment_error") or {}).get("code"),
-             (obj.get("last_payment_error") or {}).get("decline_code")]
+    texts = [
+        event_id,
+        obj.get("id"),
+        obj.get("status"),
+        obj.get("payment_intent"),
+        (obj.get("metadata") or {}).get("payment_id"),
+        (obj.get("last_payment_error") or {}).get("code"),
+        (obj.get("last_payment_error") or {}).get("decline_code"),
+    ]
     numbers = [obj.get("amount"), obj.get("amount_refunded")]
-    if (not isinstance(obj.get("metadata") or {}, dict)
-            or not isinstance(obj.get("last_payment_error") or {}, dict)
-            or any(v is not None and not isinstance(v, str) for v in texts)
-            or any(v is not None and (not isinstance(v, int) or isinstance(v, bool)) for v in numbers)):
+    if (
+        not isinstance(obj.get("metadata") or {}, dict)
+        or not isinstance(obj.get("last_payment_error") or {}, dict)
+        or any(v is not None and not isinstance(v, str) for v in texts)
+        or any(v is not None and (not isinstance(v, int) or isinstance(v, bool)) for v in numbers)
+    ):
         raise InvalidWebhook("an event whose fields do not have Stripe's types")
 
 
@@ -428,14 +479,16 @@ def handle_webhook(event: dict) -> str:
             payment.provider_reference = obj.get("id")
     try:
         with db.session.begin_nested():
-            db.session.add(ProcessedStripeEvent(event_id=event["id"], event_type=event["type"],
-                                                payment_id=payment.id if payment else None))
+            db.session.add(
+                ProcessedStripeEvent(
+                    event_id=event["id"], event_type=event["type"], payment_id=payment.id if payment else None
+                )
+            )
     except IntegrityError:
         return "duplicate"
 
     if payment is None:
-        audit.record("stripe.event_ignored", actor_type="system", event=event["id"],
-                     type=event["type"])
+        audit.record("stripe.event_ignored", actor_type="system", event=event["id"], type=event["type"])
         return "ignored"
     if event["type"] == "payment_intent.succeeded":
         intent = Intent.from_stripe(obj)
@@ -448,8 +501,7 @@ def handle_webhook(event: dict) -> str:
     if event["type"] == "charge.refunded":
         record_refund(payment.id, obj.get("amount_refunded", 0), source="webhook")
         return "refunded"
-    audit.record("stripe.event_ignored", actor_type="system", subject=payment,
-                 event=event["id"], type=event["type"])
+    audit.record("stripe.event_ignored", actor_type="system", subject=payment, event=event["id"], type=event["type"])
     return "ignored"
 
 
@@ -469,10 +521,13 @@ def sync(payment: Payment) -> Payment:
 def stale_payments(now: datetime | None = None) -> list[Payment]:
     """Payments still unconfirmed after PAYMENT_CONFIRMATION_MINUTES: staff must look."""
     cutoff = (now or utcnow()) - timedelta(minutes=current_app.config["PAYMENT_CONFIRMATION_MINUTES"])
-    return list(db.session.execute(
-        select(Payment).where(Payment.status == "pending", Payment.submitted_at < cutoff)
-        .order_by(Payment.submitted_at)
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Payment)
+            .where(Payment.status == "pending", Payment.submitted_at < cutoff)
+            .order_by(Payment.submitted_at)
+        ).scalars()
+    )
 
 
 def reconcile(now: datetime | None = None) -> list[Payment]:
@@ -483,16 +538,18 @@ def reconcile(now: datetime | None = None) -> list[Payment]:
 def own_payment(borrower, public_id: str) -> Payment | None:
     """A payment on one of this borrower's accounts, or None."""
     return db.session.execute(
-        select(Payment).join(Account).where(Payment.public_id == public_id,
-                                            Account.borrower_id == borrower.id)
+        select(Payment).join(Account).where(Payment.public_id == public_id, Account.borrower_id == borrower.id)
     ).scalar_one_or_none()
 
 
 def history(account: Account | AccountSnapshot) -> list[Payment]:
     """Payments of an account a borrower should see: everything that reached Stripe."""
-    return list(db.session.execute(
-        select(Payment).where(Payment.account_id == account.id, Payment.status != "created")
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
-        # Every row's account is the one the page shows already: no join to it (and its lender).
-        .options(lazyload(Payment.account))
-    ).scalars())
+    return list(
+        db.session.execute(
+            select(Payment)
+            .where(Payment.account_id == account.id, Payment.status != "created")
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+            # Every row's account is the one the page shows already: no join to it (and its lender).
+            .options(lazyload(Payment.account))
+        ).scalars()
+    )

@@ -97,17 +97,20 @@ def show(public_id: str):
     if payment.status == "created":
         _allow_stripe_on_this_page()
         return render_template(
-            "payments/card.html", payment=payment, account=account,
+            "payments/card.html",
+            payment=payment,
+            account=account,
             allocation=service.allocate(account, payment.amount_minor),
             methods=service.available_methods(account),
             wallet_names=WALLET_NAMES,
-            stripe_js=_stripe_js_url(), publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"])
+            stripe_js=_stripe_js_url(),
+            publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
+        )
     if payment.status == "pending":
         return render_template("payments/pending.html", payment=payment, account=account)
     if payment.status == "failed":
         reason = FAILURE_REASONS.get(payment.failure_code, GENERIC_FAILURE)
-        return render_template("payments/failed.html", payment=payment, account=account,
-                               reason=reason)
+        return render_template("payments/failed.html", payment=payment, account=account, reason=reason)
     return render_template("payments/receipt.html", payment=payment, account=account)
 
 
@@ -123,11 +126,15 @@ def pay_by_card(public_id: str):
     if not isinstance(payment_method, str) or not payment_method.startswith(("pm_", "card_")):
         return jsonify(error="payment_method", next=next_url), 400
     try:
-        result = service.submit(payment, payment_method_ref=payment_method[:255], return_url=None,
-                                actor_id=current_user.borrower.id)
+        result = service.submit(
+            payment, payment_method_ref=payment_method[:255], return_url=None, actor_id=current_user.borrower.id
+        )
     except service.PaymentRefused as refused:
-        return jsonify(error=refused.code, message=_problem_text(refused, payment.account),
-                       next=url_for("payments.choose_amount", account_id=payment.account_id)), 409
+        return jsonify(
+            error=refused.code,
+            message=_problem_text(refused, payment.account),
+            next=url_for("payments.choose_amount", account_id=payment.account_id),
+        ), 409
     return jsonify(next=next_url, client_secret=result.client_secret)
 
 
@@ -145,16 +152,18 @@ def pay_by_wallet(public_id: str):
         abort(400)
     return_url = url_for("payments.show", public_id=public_id, _external=True)
     try:
-        result = service.submit(payment, payment_method_ref=None, return_url=return_url,
-                                actor_id=current_user.borrower.id)
+        result = service.submit(
+            payment, payment_method_ref=None, return_url=return_url, actor_id=current_user.borrower.id
+        )
     except service.PaymentRefused:
         return redirect(url_for("payments.choose_amount", account_id=payment.account_id), code=303)
     if result.redirect_url:
         return redirect(result.redirect_url, code=303)
     if result.qr_image_url:
         allow_csp("img-src", "data:")
-        return render_template("payments/wechat.html", payment=result.payment,
-                               account=payment.account, qr_image_url=result.qr_image_url)
+        return render_template(
+            "payments/wechat.html", payment=result.payment, account=payment.account, qr_image_url=result.qr_image_url
+        )
     return redirect(url_for("payments.show", public_id=public_id), code=303)
 
 

@@ -12,12 +12,13 @@ def lender(db):
 
 @pytest.fixture
 def make_client(db, lender):
-    def make(scopes=("accounts:write", "links:write", "events:read"), webhook_url=None, name=None,
-             for_lender=None):
-        client, token = create_client(name or f"core-{len(scopes)}-{id(scopes)}", for_lender or lender,
-                                      list(scopes), webhook_url=webhook_url)
+    def make(scopes=("accounts:write", "links:write", "events:read"), webhook_url=None, name=None, for_lender=None):
+        client, token = create_client(
+            name or f"core-{len(scopes)}-{id(scopes)}", for_lender or lender, list(scopes), webhook_url=webhook_url
+        )
         _db.session.commit()
         return client, {"Authorization": f"Bearer {token}"}
+
     return make
 
 

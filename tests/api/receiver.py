@@ -19,10 +19,10 @@ from portal.outbox.delivery import SIGNATURE_HEADER, verify
 class Receiver:
     def __init__(self, secret: str | None = None):
         self.secret = secret
-        self.mode = "ok"           # ok | error | slow | redirect
+        self.mode = "ok"  # ok | error | slow | redirect
         self.slow_seconds = 1.0
-        self.hold_seconds = 0.0    # delay even successful answers (to expose overlaps)
-        self.received: list[dict] = []     # every request body, in arrival order
+        self.hold_seconds = 0.0  # delay even successful answers (to expose overlaps)
+        self.received: list[dict] = []  # every request body, in arrival order
         self.bad_signatures = 0
         self.in_flight: Counter = Counter()
         self.max_in_flight: Counter = Counter()
@@ -36,7 +36,8 @@ class Receiver:
                 with receiver._lock:
                     receiver.in_flight[event["id"]] += 1
                     receiver.max_in_flight[event["id"]] = max(
-                        receiver.max_in_flight[event["id"]], receiver.in_flight[event["id"]])
+                        receiver.max_in_flight[event["id"]], receiver.in_flight[event["id"]]
+                    )
                 try:
                     if receiver.mode == "slow":
                         time.sleep(receiver.slow_seconds)
@@ -48,8 +49,7 @@ class Receiver:
                         self.send_response(302)
                         self.send_header("Location", "http://127.0.0.1:9/elsewhere")
                     else:
-                        if receiver.secret and not verify(receiver.secret,
-                                                          self.headers[SIGNATURE_HEADER], body):
+                        if receiver.secret and not verify(receiver.secret, self.headers[SIGNATURE_HEADER], body):
                             receiver.bad_signatures += 1
                         with receiver._lock:
                             receiver.received.append(event)

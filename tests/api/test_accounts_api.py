@@ -10,11 +10,21 @@ from sqlalchemy import func, select
 from portal.models import Account, AuditEvent, Borrower
 
 GOOD = {
-    "product": "随心借", "borrower_name": "王芳", "phone": "13800138001",
-    "date_of_birth": "1990-05-12", "national_id": "110101199005124527", "currency": "CNY",
-    "principal": "2000.00", "interest": "36.50", "penalty_interest": "4.20", "fees": "0",
-    "overdue_amount": "2040.70", "due_date": "2026-11-25", "days_past_due": 3,
-    "locale": "zh_Hans", "timezone": "Asia/Shanghai",
+    "product": "随心借",
+    "borrower_name": "王芳",
+    "phone": "13800138001",
+    "date_of_birth": "1990-05-12",
+    "national_id": "110101199005124527",
+    "currency": "CNY",
+    "principal": "2000.00",
+    "interest": "36.50",
+    "penalty_interest": "4.20",
+    "fees": "0",
+    "overdue_amount": "2040.70",
+    "due_date": "2026-11-25",
+    "days_past_due": 3,
+    "locale": "zh_Hans",
+    "timezone": "Asia/Shanghai",
 }
 
 
@@ -25,13 +35,20 @@ def count(db, model):
 def test_put_creates_then_updates_then_changes_nothing(client, db, auth, lender):
     first = client.put("/api/v1/accounts/SR001", json=GOOD, headers=auth)
     assert first.status_code == 201
-    assert first.json == {"account_number": "SR001", "status": "overdue", "currency": "CNY",
-                          "overdue_amount": "2040.70", "last_synced_at": first.json["last_synced_at"]}
-    second = client.put("/api/v1/accounts/SR001", json={**GOOD, "fees": "10.00",
-                                                        "overdue_amount": "2050.70"}, headers=auth)
+    assert first.json == {
+        "account_number": "SR001",
+        "status": "overdue",
+        "currency": "CNY",
+        "overdue_amount": "2040.70",
+        "last_synced_at": first.json["last_synced_at"],
+    }
+    second = client.put(
+        "/api/v1/accounts/SR001", json={**GOOD, "fees": "10.00", "overdue_amount": "2050.70"}, headers=auth
+    )
     assert second.status_code == 200 and second.json["overdue_amount"] == "2050.70"
-    third = client.put("/api/v1/accounts/SR001", json={**GOOD, "fees": "10.00",
-                                                       "overdue_amount": "2050.70"}, headers=auth)
+    third = client.put(
+        "/api/v1/accounts/SR001", json={**GOOD, "fees": "10.00", "overdue_amount": "2050.70"}, headers=auth
+    )
     assert third.status_code == 200 and third.json["last_synced_at"] == second.json["last_synced_at"]
     account = db.session.execute(select(Account)).scalar_one()
     assert account.lender_id == lender.id  # the lender comes from the client, never the body
@@ -51,8 +68,12 @@ def test_validation_errors_point_at_each_field_and_change_nothing(client, db, au
 
 
 def batch(n, **changes):
-    return {"accounts": [{**GOOD, "account_number": f"SR{i:04d}", "national_id": f"11010119900512{i:04d}",
-                          **changes} for i in range(n)]}
+    return {
+        "accounts": [
+            {**GOOD, "account_number": f"SR{i:04d}", "national_id": f"11010119900512{i:04d}", **changes}
+            for i in range(n)
+        ]
+    }
 
 
 def test_batch_is_all_or_nothing(client, db, auth):
@@ -92,9 +113,14 @@ def test_idempotency_key_replays_the_first_response(client, db, auth):
     assert reused.status_code == 422 and reused.json["code"] == "idempotency_key_reused"
 
 
-@pytest.mark.parametrize("headers,status", [
-    ({}, 401), ({"Authorization": "Bearer nope"}, 401), ({"Authorization": "Basic abc"}, 401),
-])
+@pytest.mark.parametrize(
+    "headers,status",
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": "Basic abc"}, 401),
+    ],
+)
 def test_requests_without_a_valid_token_are_refused(client, db, headers, status):
     response = client.put("/api/v1/accounts/SR001", json=GOOD, headers=headers)
     assert response.status_code == status and response.json["code"] == "unauthenticated"
@@ -105,8 +131,7 @@ def test_scopes_are_enforced(client, db, make_client):
     _, events_only = make_client(scopes=("events:read",))
     response = client.put("/api/v1/accounts/SR001", json=GOOD, headers=events_only)
     assert response.status_code == 403 and response.json["code"] == "insufficient_scope"
-    assert client.post("/api/v1/reminder-links", json={"account_number": "x"},
-                       headers=events_only).status_code == 403
+    assert client.post("/api/v1/reminder-links", json={"account_number": "x"}, headers=events_only).status_code == 403
     assert client.get("/api/v1/events", headers=events_only).status_code == 200
 
 
@@ -125,8 +150,11 @@ def test_client_errors_are_problems_never_500(client, db, auth):
         client.get("/api/v1/events?after=x", headers=auth),
         client.get("/api/v1/nothing-here", headers=auth),
         client.patch("/api/v1/events", headers=auth),
-        client.put("/api/v1/accounts/SR001", data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
-                   headers={**auth, "Content-Type": "application/json"}),
+        client.put(
+            "/api/v1/accounts/SR001",
+            data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+            headers={**auth, "Content-Type": "application/json"},
+        ),
     ]
     assert [r.status_code for r in cases] == [400, 415, 400, 400, 404, 405, 413]
     assert all(r.mimetype == "application/problem+json" for r in cases)
@@ -135,18 +163,28 @@ def test_client_errors_are_problems_never_500(client, db, auth):
 def test_every_call_is_audited(client, db, auth):
     client.put("/api/v1/accounts/SR001", json=GOOD, headers=auth)
     client.get("/api/v1/events", headers=auth)
-    calls = db.session.execute(select(AuditEvent.details).where(AuditEvent.action == "api.call")
-                               ).scalars().all()
+    calls = db.session.execute(select(AuditEvent.details).where(AuditEvent.action == "api.call")).scalars().all()
     assert [(c["method"], c["status"]) for c in calls] == [("PUT", 201), ("GET", 200)]
 
 
 def test_cli_creates_a_client_and_shows_the_token_once(runner, db, lender):
-    result = runner.invoke(args=["api-client", "create", "loan-core", "--lender", "SUNRISE",
-                                 "--scopes", "accounts:write,events:read",
-                                 "--webhook-url", "https://core.example/hooks"])
+    result = runner.invoke(
+        args=[
+            "api-client",
+            "create",
+            "loan-core",
+            "--lender",
+            "SUNRISE",
+            "--scopes",
+            "accounts:write,events:read",
+            "--webhook-url",
+            "https://core.example/hooks",
+        ]
+    )
     assert result.exit_code == 0, result.output
     token = result.output.split("store it safely): ")[1].split()[0]
     from portal.models import ApiClient
+
     stored = db.session.execute(select(ApiClient)).scalar_one()
     assert token.startswith("spk_") and token not in repr(stored.__dict__)
     assert "Webhook signing secret: whsec_" in result.output
@@ -161,8 +199,7 @@ def test_text_no_database_can_hold_is_a_400_naming_the_field(client, db, auth, b
     body["accounts"][1]["borrower_name"] = bad_text
     body["accounts"][0][bad_text] = "x"
     raw = json.dumps(body)  # ensure_ascii: the escapes travel as sent by a lender's system
-    response = client.post("/api/v1/accounts:batch", data=raw, content_type="application/json",
-                           headers=auth)
+    response = client.post("/api/v1/accounts:batch", data=raw, content_type="application/json", headers=auth)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.json["code"] == "invalid_text"
     pointers = {error["pointer"] for error in response.json["errors"]}

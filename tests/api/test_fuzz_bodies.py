@@ -22,9 +22,10 @@ from tests.fuzzing import FUZZ, check, tables
 # Any text, lone surrogates included: json.dumps sends them as "\\udXXX" escapes.
 any_text = st.text(max_size=30)
 json_value = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False) | any_text,
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False) | any_text,
     lambda children: st.lists(children, max_size=3) | st.dictionaries(any_text, children, max_size=3),
-    max_leaves=6)
+    max_leaves=6,
+)
 
 
 def changed(valid: dict, keys: list[str]):
@@ -36,8 +37,7 @@ def changed(valid: dict, keys: list[str]):
 
 
 def send(client, method: str, url: str, auth: dict, body):
-    response = client.open(url, method=method, data=json.dumps(body), content_type="application/json",
-                           headers=auth)
+    response = client.open(url, method=method, data=json.dumps(body), content_type="application/json", headers=auth)
     response.close()
     event(f"{method} {response.status_code}")  # --hypothesis-show-statistics shows the spread
     return response
@@ -52,9 +52,10 @@ def test_account_upsert_bodies(app, client, db, auth, number, body):
 
 
 @FUZZ
-@given(accounts=st.lists(changed({**GOOD, "account_number": "SR002"}, [*GOOD, "account_number"]),
-                         min_size=0, max_size=3),
-       wrapper=st.sampled_from(["accounts", "items", None]))
+@given(
+    accounts=st.lists(changed({**GOOD, "account_number": "SR002"}, [*GOOD, "account_number"]), min_size=0, max_size=3),
+    wrapper=st.sampled_from(["accounts", "items", None]),
+)
 def test_batch_bodies(app, client, db, auth, accounts, wrapper):
     before = tables(app)
     body = {wrapper: accounts} if wrapper else accounts
@@ -63,8 +64,12 @@ def test_batch_bodies(app, client, db, auth, accounts, wrapper):
 
 
 @FUZZ
-@given(body=changed({"account_number": "FZ001", "lang": "en", "expires_in_days": 3, "channel": "sms"},
-                    ["account_number", "lang", "expires_in_days", "channel"]))
+@given(
+    body=changed(
+        {"account_number": "FZ001", "lang": "en", "expires_in_days": 3, "channel": "sms"},
+        ["account_number", "lang", "expires_in_days", "channel"],
+    )
+)
 def test_reminder_link_bodies(app, client, db, auth, lender, body):
     if not getattr(lender, "fuzz_account", None):
         lender.fuzz_account = AccountFactory(borrower=BorrowerFactory(lender=lender), account_number="FZ001")

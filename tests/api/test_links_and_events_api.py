@@ -12,8 +12,11 @@ from tests.helpers import sign_in_through_link
 
 def test_mint_a_link_and_revoke_it(client, db, auth, lender):
     account = AccountFactory(borrower=BorrowerFactory(lender=lender), account_number="SR009")
-    response = client.post("/api/v1/reminder-links", headers=auth, json={
-        "account_number": "SR009", "lang": "en", "expires_in_days": 3, "channel": "sms"})
+    response = client.post(
+        "/api/v1/reminder-links",
+        headers=auth,
+        json={"account_number": "SR009", "lang": "en", "expires_in_days": 3, "channel": "sms"},
+    )
     assert response.status_code == 201
     body = response.json
     assert body["url"] == f"http://localhost/r/{body['code']}" and len(body["code"]) == 16
@@ -35,20 +38,29 @@ def test_links_only_for_the_clients_own_lender(client, db, auth):
 
 
 def test_link_request_validation(client, db, auth):
-    response = client.post("/api/v1/reminder-links", headers=auth, json={
-        "account_number": "", "lang": "fr", "expires_in_days": 365, "channel": "fax"})
+    response = client.post(
+        "/api/v1/reminder-links",
+        headers=auth,
+        json={"account_number": "", "lang": "fr", "expires_in_days": 365, "channel": "fax"},
+    )
     assert response.status_code == 422
     assert {e["pointer"] for e in response.json["errors"]} == {
-        "/account_number", "/lang", "/expires_in_days", "/channel"}
+        "/account_number",
+        "/lang",
+        "/expires_in_days",
+        "/channel",
+    }
 
 
 def test_events_feed_pages_with_a_cursor_and_shows_only_own_lender(client, db, make_client, lender):
     _, auth = make_client(scopes=("events:read",))
     account = AccountFactory(borrower=BorrowerFactory(lender=lender))
     stranger = AccountFactory()  # another lender
-    sign_in_through_link(client, account)   # link.opened + borrower.signed_in
-    client.post("/sign-out", data={"csrf_token": client.get("/dashboard").soup.find(
-        "input", attrs={"name": "csrf_token"})["value"]})
+    sign_in_through_link(client, account)  # link.opened + borrower.signed_in
+    client.post(
+        "/sign-out",
+        data={"csrf_token": client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]},
+    )
     sign_in_through_link(client, stranger)
     page = client.get("/api/v1/events?limit=1", headers=auth).json
     assert [e["type"] for e in page["events"]] == ["link.opened"]

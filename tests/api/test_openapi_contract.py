@@ -33,10 +33,13 @@ def existing_account(lender):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_api_conforms_to_its_openapi_document(case, auth, existing_account):
-    case.call_and_validate(headers=auth, checks=[not_a_server_error, status_code_conformance,
-                                                 content_type_conformance,
-                                                 response_schema_conformance])
+    case.call_and_validate(
+        headers=auth,
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance],
+    )

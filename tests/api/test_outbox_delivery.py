@@ -45,28 +45,25 @@ def run_rounds(start, minutes, step=5):
     return now
 
 
-def test_every_event_arrives_once_in_order_after_the_receiver_was_down_for_an_hour(
-        db, lender, subscribed, receiver):
+def test_every_event_arrives_once_in_order_after_the_receiver_was_down_for_an_hour(db, lender, subscribed, receiver):
     accounts = [AccountFactory(borrower=BorrowerFactory(lender=lender)) for _ in range(3)]
     emit_events(db, lender, accounts, per_account=4)
     start = utcnow()
     receiver.mode = "error"
-    run_rounds(start, minutes=60)           # an hour of 500s (simulated time)
+    run_rounds(start, minutes=60)  # an hour of 500s (simulated time)
     assert receiver.unique() == {}
     receiver.mode = "ok"
     run_rounds(start + timedelta(minutes=61), minutes=6 * 60)  # backoff is at most 6 hours
     unique = receiver.unique()
     assert len(unique) == 12 and receiver.bad_signatures == 0
     for account in accounts:
-        arrived = [e["data"]["sequence"] for e in receiver.received
-                   if e["account_number"] == account.account_number]
+        arrived = [e["data"]["sequence"] for e in receiver.received if e["account_number"] == account.account_number]
         assert arrived == sorted(arrived) == [0, 1, 2, 3]
     states = db.session.execute(select(OutboxDelivery.status)).scalars().all()
     assert set(states) == {"delivered"}
 
 
-def test_timeouts_and_redirects_count_as_failures_and_are_retried(app, db, lender, subscribed,
-                                                                  receiver, monkeypatch):
+def test_timeouts_and_redirects_count_as_failures_and_are_retried(app, db, lender, subscribed, receiver, monkeypatch):
     monkeypatch.setitem(app.config, "OUTBOX_TIMEOUT_SECONDS", 0.3)
     account = AccountFactory(borrower=BorrowerFactory(lender=lender))
     emit_events(db, lender, [account], per_account=1)
@@ -85,8 +82,7 @@ def test_timeouts_and_redirects_count_as_failures_and_are_retried(app, db, lende
     assert item.status == "delivered" and item.attempts == 3
 
 
-def test_after_three_days_a_delivery_is_dead_and_an_admin_can_retry_it(db, lender, subscribed,
-                                                                      receiver, runner):
+def test_after_three_days_a_delivery_is_dead_and_an_admin_can_retry_it(db, lender, subscribed, receiver, runner):
     account = AccountFactory(borrower=BorrowerFactory(lender=lender))
     emit_events(db, lender, [account], per_account=1)
     receiver.mode = "error"
@@ -118,20 +114,22 @@ def test_the_signature_verifies_and_a_tampered_body_does_not():
     assert not delivery.verify("whsec_x", header, body, now=1_700_001_000)  # replayed late
 
 
-@pytest.mark.parametrize("url,reason", [
-    ("http://hooks.example.com/x", "https"),
-    ("https://127.0.0.1/x", "non-public"),
-    ("https://localhost/x", "non-public"),
-    ("https://10.1.2.3/x", "non-public"),
-    ("https://169.254.169.254/latest/meta-data", "non-public"),
-])
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("http://hooks.example.com/x", "https"),
+        ("https://127.0.0.1/x", "non-public"),
+        ("https://localhost/x", "non-public"),
+        ("https://10.1.2.3/x", "non-public"),
+        ("https://169.254.169.254/latest/meta-data", "non-public"),
+    ],
+)
 def test_production_refuses_unsafe_webhook_destinations(url, reason):
     with pytest.raises(delivery.UnsafeDestination, match=reason):
         delivery.check_destination(url, allow_private=False)
 
 
-def test_production_does_not_send_to_a_private_address(app, db, lender, subscribed, receiver,
-                                                         monkeypatch):
+def test_production_does_not_send_to_a_private_address(app, db, lender, subscribed, receiver, monkeypatch):
     monkeypatch.setitem(app.config, "OUTBOX_ALLOW_PRIVATE_URLS", False)
     emit_events(db, lender, [AccountFactory(borrower=BorrowerFactory(lender=lender))], per_account=1)
     assert delivery.deliver_due().failed == 1
@@ -156,8 +154,7 @@ def test_a_payment_writes_its_event_in_the_same_transaction(db, lender, subscrib
 
 @pytest.mark.postgres
 @pytest.mark.committing
-def test_two_workers_never_send_the_same_event_at_the_same_time(app, db, lender, make_client,
-                                                                receiver):
+def test_two_workers_never_send_the_same_event_at_the_same_time(app, db, lender, make_client, receiver):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrent workers need PostgreSQL row locks")
     client, _ = make_client(webhook_url=receiver.url)

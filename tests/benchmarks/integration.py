@@ -29,12 +29,24 @@ def fresh_database() -> str:
 
 
 def account(i: int) -> dict:
-    return {"account_number": f"B{i:09d}", "product": "随心借", "borrower_name": "王芳",
-            "phone": f"+86138{i % 100_000_000:08d}", "date_of_birth": "1990-05-12",
-            "national_id": f"1101011990{i:08d}", "currency": "CNY", "principal": "2000.00",
-            "interest": "36.50", "penalty_interest": "4.20", "fees": "0", "overdue_amount": "2040.70",
-            "due_date": "2026-11-25", "days_past_due": 3, "locale": "zh_Hans",
-            "timezone": "Asia/Shanghai"}
+    return {
+        "account_number": f"B{i:09d}",
+        "product": "随心借",
+        "borrower_name": "王芳",
+        "phone": f"+86138{i % 100_000_000:08d}",
+        "date_of_birth": "1990-05-12",
+        "national_id": f"1101011990{i:08d}",
+        "currency": "CNY",
+        "principal": "2000.00",
+        "interest": "36.50",
+        "penalty_interest": "4.20",
+        "fees": "0",
+        "overdue_amount": "2040.70",
+        "due_date": "2026-11-25",
+        "days_past_due": 3,
+        "locale": "zh_Hans",
+        "timezone": "Asia/Shanghai",
+    }
 
 
 def main() -> None:
@@ -80,14 +92,12 @@ def main() -> None:
     for start in range(0, min(args.accounts, 20_000), 1000):
         batch = [account(i) for i in range(start, start + 1000)]
         http.post("/api/v1/accounts:batch", json={"accounts": batch}, headers=headers)
-    rows.append(("batch upsert (unchanged), 1,000 per call", min(args.accounts, 20_000),
-                 time.perf_counter() - started))
+    rows.append(("batch upsert (unchanged), 1,000 per call", min(args.accounts, 20_000), time.perf_counter() - started))
 
     with app.app_context():
         accounts = db.session.query(Account).limit(500).all()
         for i in range(args.events):
-            emit("payment.succeeded", lender_id=lender_id, account=accounts[i % len(accounts)],
-                 data={"sequence": i})
+            emit("payment.succeeded", lender_id=lender_id, account=accounts[i % len(accounts)], data={"sequence": i})
         db.session.commit()
         started = time.perf_counter()
         while True:

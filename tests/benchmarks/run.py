@@ -47,10 +47,12 @@ sys.path.insert(0, str(ROOT))
 from tests.benchmarks.seed import seed  # noqa: E402
 from tests.local import free_port, port_open, request, stop_group  # noqa: E402
 
-PAGES = {"dashboard": "/dashboard", "account": "/accounts/{account_id}",
-         "pay": "/accounts/{account_id}/pay"}
-BROWSER_HEADERS = {"Accept-Encoding": "gzip, deflate, br",
-                   "Accept": "text/html,application/xhtml+xml", "User-Agent": "bench"}
+PAGES = {"dashboard": "/dashboard", "account": "/accounts/{account_id}", "pay": "/accounts/{account_id}/pay"}
+BROWSER_HEADERS = {
+    "Accept-Encoding": "gzip, deflate, br",
+    "Accept": "text/html,application/xhtml+xml",
+    "User-Agent": "bench",
+}
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 
@@ -78,7 +80,12 @@ def recreate_database(admin_url: str, name: str) -> None:
 def migrate(env: dict) -> None:
     result = subprocess.run(  # noqa: S603 - our own CLI, fixed argv
         [sys.executable, "-c", "from portal.cli import main; main()", "db", "upgrade"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode:
         raise SystemExit(f"portal db upgrade failed:\n{result.stdout}\n{result.stderr}")
 
@@ -102,10 +109,26 @@ class Gunicorn:
     def __enter__(self) -> Gunicorn:
         with open(self.logfile, "w") as out:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv
-                [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-k", "sync",
-                 "-b", f"127.0.0.1:{self.port}", "--chdir", str(ROOT), self.app],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-w",
+                    str(self.workers),
+                    "-k",
+                    "sync",
+                    "-b",
+                    f"127.0.0.1:{self.port}",
+                    "--chdir",
+                    str(ROOT),
+                    self.app,
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -159,12 +182,22 @@ def sign_in(port: int, who: dict) -> tuple[str, float]:
     assert status == 200, status
     cookie = session_cookie(headers)
     token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', body).group(1).decode()
-    form = urlencode({"csrf_token": token, "account_number": who["account_number"],
-                      "date_of_birth": who["date_of_birth"], "id_last4": who["id_last4"]})
+    form = urlencode(
+        {
+            "csrf_token": token,
+            "account_number": who["account_number"],
+            "date_of_birth": who["date_of_birth"],
+            "id_last4": who["id_last4"],
+        }
+    )
     started = time.perf_counter()
-    status, headers, body = request(port, "POST", "/sign-in", {
-        **same_browser, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        form.encode())
+    status, headers, body = request(
+        port,
+        "POST",
+        "/sign-in",
+        {**same_browser, "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        form.encode(),
+    )
     elapsed = time.perf_counter() - started
     signed_in = session_cookie(headers)
     if status != 303 or not signed_in:
@@ -182,8 +215,16 @@ def sign_in(port: int, who: dict) -> tuple[str, float]:
 
 
 def wrk(url: str, *, cookie: str | None, seconds: int, connections: int, threads: int) -> dict:
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-            "-s", str(HERE / "report.lua")]
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "report.lua"),
+    ]
     for name, value in BROWSER_HEADERS.items():
         argv += ["-H", f"{name}: {value}"]
     if cookie:
@@ -195,13 +236,14 @@ def wrk(url: str, *, cookie: str | None, seconds: int, connections: int, threads
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     figures["rps"] = figures["requests"] / (figures["duration_us"] / 1e6)
     if figures["not_ok"] or figures["socket_errors"]:
-        raise SystemExit(f"{url}: {figures['not_ok']} responses were not 200 and "
-                         f"{figures['socket_errors']} failed: the figures would mean nothing")
+        raise SystemExit(
+            f"{url}: {figures['not_ok']} responses were not 200 and "
+            f"{figures['socket_errors']} failed: the figures would mean nothing"
+        )
     return figures
 
 
-def load(server: Gunicorn, path: str, *, cookie: str | None, seconds: int, connections: int,
-         threads: int) -> dict:
+def load(server: Gunicorn, path: str, *, cookie: str | None, seconds: int, connections: int, threads: int) -> dict:
     """wrk on one page, plus the CPU time its workers spent per request (user + system).
 
     CPU per request moves far less than requests/s on a shared machine, and it is what the
@@ -212,8 +254,7 @@ def load(server: Gunicorn, path: str, *, cookie: str | None, seconds: int, conne
         return sum(sum(worker.cpu_times()[:2]) for worker in workers)
 
     before = cpu_seconds()
-    figures = wrk(server.base + path, cookie=cookie, seconds=seconds, connections=connections,
-                  threads=threads)
+    figures = wrk(server.base + path, cookie=cookie, seconds=seconds, connections=connections, threads=threads)
     figures["cpu_ms"] = (cpu_seconds() - before) * 1000 / figures["requests"]
     return figures
 
@@ -234,10 +275,17 @@ def statements_per_page(who: dict) -> dict[str, int]:
     https = {"base_url": "https://localhost"}  # production cookies are Secure
     page = client.get("/sign-in", **https).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/sign-in", data={
-        "csrf_token": token, "account_number": who["account_number"],
-        "date_of_birth": who["date_of_birth"], "id_last4": who["id_last4"]},
-        headers={"Referer": "https://localhost/sign-in"}, **https)
+    response = client.post(
+        "/sign-in",
+        data={
+            "csrf_token": token,
+            "account_number": who["account_number"],
+            "date_of_birth": who["date_of_birth"],
+            "id_last4": who["id_last4"],
+        },
+        headers={"Referer": "https://localhost/sign-in"},
+        **https,
+    )
     assert response.status_code == 303, response.status_code
     counts = {}
     with app.app_context():
@@ -305,12 +353,27 @@ def measure_size(size: int, args, env: dict, logdir: Path) -> dict:
         cookie, _ = sign_in(portal.port, who)
         before = {pid: memory_kb(pid) for pid in portal.worker_pids()}
         seconds = max(1, round(args.memory_requests / result["pages"]["dashboard"]["rps"]))
-        done = wrk(portal.base + "/dashboard", cookie=cookie, seconds=seconds,
-                   connections=args.connections, threads=args.threads)
+        done = wrk(
+            portal.base + "/dashboard",
+            cookie=cookie,
+            seconds=seconds,
+            connections=args.connections,
+            threads=args.threads,
+        )
         after = {pid: memory_kb(pid) for pid in portal.worker_pids()}
-        result["memory"] = {"requests": done["requests"], "workers": [
-            {"pid": pid, "rss_before_kb": before[pid]["VmRSS"], "rss_after_kb": after[pid]["VmRSS"],
-             "peak_kb": after[pid]["VmHWM"]} for pid in before if pid in after]}
+        result["memory"] = {
+            "requests": done["requests"],
+            "workers": [
+                {
+                    "pid": pid,
+                    "rss_before_kb": before[pid]["VmRSS"],
+                    "rss_after_kb": after[pid]["VmRSS"],
+                    "peak_kb": after[pid]["VmHWM"],
+                }
+                for pid in before
+                if pid in after
+            ],
+        }
     return result
 
 
@@ -322,58 +385,75 @@ def ms(us: float) -> str:
 
 
 def report(results: list[dict], args) -> str:
-    out = [f"gunicorn -w {args.workers} -k sync; wrk -t{args.threads} -c{args.connections} "
-           f"-d{args.seconds}s over loopback; {os.cpu_count()} CPUs; PostgreSQL + Redis; "
-           "latencies in ms", "",
-           f"{'accounts':>10}  {'page':<10} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
-           f"{'SQL':>4} {'vs bare':>8} {'CPU ms':>7}"]
+    out = [
+        f"gunicorn -w {args.workers} -k sync; wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.seconds}s over loopback; {os.cpu_count()} CPUs; PostgreSQL + Redis; "
+        "latencies in ms",
+        "",
+        f"{'accounts':>10}  {'page':<10} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>6} "
+        f"{'SQL':>4} {'vs bare':>8} {'CPU ms':>7}",
+    ]
     for r in results:
         rows = [("bare", r["bare"], ""), ("naive", r["naive"], "1"), ("floor", r["floor"], "1")] + [
-            (n, f, r["statements"][n]) for n, f in r["pages"].items()]
+            (n, f, r["statements"][n]) for n, f in r["pages"].items()
+        ]
         for name, f, sql in rows:
             ratio = "" if name == "bare" else f"{f['rps'] / r['bare']['rps']:.2f}"
-            out.append(f"{r['accounts']:>10,}  {name:<10} {f['rps']:>7.0f} {ms(f['p50_us']):>6} "
-                       f"{ms(f['p95_us']):>6} {ms(f['p99_us']):>6} {sql!s:>4} {ratio:>8} "
-                       f"{f['cpu_ms']:>7.2f}")
-    out += ["CPU ms: worker CPU time (user + system) per request.",
-            "", "Target: dashboard / bare >= 0.30; SQL statements constant and <= 6; p95 at the "
-            "largest size within 20% of the smallest."]
+            out.append(
+                f"{r['accounts']:>10,}  {name:<10} {f['rps']:>7.0f} {ms(f['p50_us']):>6} "
+                f"{ms(f['p95_us']):>6} {ms(f['p99_us']):>6} {sql!s:>4} {ratio:>8} "
+                f"{f['cpu_ms']:>7.2f}"
+            )
+    out += [
+        "CPU ms: worker CPU time (user + system) per request.",
+        "",
+        "Target: dashboard / bare >= 0.30; SQL statements constant and <= 6; p95 at the "
+        "largest size within 20% of the smallest.",
+    ]
     first, last = results[0], results[-1]
     for name in PAGES:
         ratio = last["pages"][name]["p95_us"] / first["pages"][name]["p95_us"]
-        out.append(f"  p95 {name}: {ms(first['pages'][name]['p95_us'])} ms at {first['accounts']:,}, "
-                   f"{ms(last['pages'][name]['p95_us'])} ms at {last['accounts']:,} ({ratio - 1:+.0%})")
+        out.append(
+            f"  p95 {name}: {ms(first['pages'][name]['p95_us'])} ms at {first['accounts']:,}, "
+            f"{ms(last['pages'][name]['p95_us'])} ms at {last['accounts']:,} ({ratio - 1:+.0%})"
+        )
     dash = [r["pages"]["dashboard"]["rps"] / r["bare"]["rps"] for r in results]
     out.append(f"  dashboard / bare: {', '.join(f'{d:.2f}' for d in dash)}")
     floor = [r["floor"]["rps"] / r["bare"]["rps"] for r in results]
     out.append(f"  signed-in floor / bare (every page's pipeline, no page): {', '.join(f'{f:.2f}' for f in floor)}")
     calibration = [r["naive"]["rps"] / r["bare"]["rps"] for r in results]
-    out.append(f"  naive page / bare (the issue's calibration, about 0.32): "
-               f"{', '.join(f'{c:.2f}' for c in calibration)}")
+    out.append(
+        f"  naive page / bare (the issue's calibration, about 0.32): {', '.join(f'{c:.2f}' for c in calibration)}"
+    )
     cost = [r["pages"]["dashboard"]["cpu_ms"] / r["naive"]["cpu_ms"] for r in results]
-    out.append(f"  dashboard CPU / naive page CPU (the target asks for about 1): "
-               f"{', '.join(f'{c:.2f}' for c in cost)}")
+    out.append(f"  dashboard CPU / naive page CPU (the target asks for about 1): {', '.join(f'{c:.2f}' for c in cost)}")
     cost = [r["floor"]["cpu_ms"] / r["naive"]["cpu_ms"] for r in results]
     out.append(f"  signed-in floor CPU / naive page CPU: {', '.join(f'{c:.2f}' for c in cost)}")
     out += ["", "Sign-in (POST /sign-in, median of the benchmark's own sign-ins), ms:"]
     out += [f"{r['accounts']:>10,}  {statistics.median(r['sign_in_ms']):.1f}" for r in results]
-    out += ["", f"Worker memory (KiB) before and after ~{args.memory_requests:,} more dashboard requests:",
-            f"{'accounts':>10}  {'worker':>8} {'RSS before':>11} {'RSS after':>10} {'peak':>8} {'growth':>7}"]
+    out += [
+        "",
+        f"Worker memory (KiB) before and after ~{args.memory_requests:,} more dashboard requests:",
+        f"{'accounts':>10}  {'worker':>8} {'RSS before':>11} {'RSS after':>10} {'peak':>8} {'growth':>7}",
+    ]
     for r in results:
         for w in r["memory"]["workers"]:
-            out.append(f"{r['accounts']:>10,}  {w['pid']:>8} {w['rss_before_kb']:>11,} "
-                       f"{w['rss_after_kb']:>10,} {w['peak_kb']:>8,} "
-                       f"{w['rss_after_kb'] - w['rss_before_kb']:>+7,}")
+            out.append(
+                f"{r['accounts']:>10,}  {w['pid']:>8} {w['rss_before_kb']:>11,} "
+                f"{w['rss_after_kb']:>10,} {w['peak_kb']:>8,} "
+                f"{w['rss_after_kb'] - w['rss_before_kb']:>+7,}"
+            )
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--accounts", default="1000,100000",
-                        help="comma-separated data sizes (default 1000,100000)")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-        help="a PostgreSQL server URL; only its server is used")
+    parser.add_argument("--accounts", default="1000,100000", help="comma-separated data sizes (default 1000,100000)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="a PostgreSQL server URL; only its server is used",
+    )
     parser.add_argument("--database", default="bench", help="database to (re)create (default bench)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--seconds", type=int, default=10)
@@ -384,10 +464,16 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.accounts.split(",")]
-    env = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
-           "ID_HASH_KEY": secrets.token_urlsafe(48), "PROXY_HOPS": "0",
-           "REDIS_URL": args.redis_url, "RATELIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ID_HASH_KEY": secrets.token_urlsafe(48),
+        "PROXY_HOPS": "0",
+        "REDIS_URL": args.redis_url,
+        "RATELIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("DATABASE_URL", None)
     # Ctrl+C, kill or a closed terminal: leave through the context managers, which stop gunicorn.
     for signum in (signal.SIGTERM, signal.SIGHUP):

@@ -19,19 +19,23 @@ def shot(page, name):
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("locale,texts", [
-    ("zh_Hans", {"wrong": "如果再有4次未能通过", "amount": "¥9,359.75", "heading": "逾期金额"}),
-    ("zh_Hant", {"wrong": "如果再有4次未能通過", "amount": "CN¥9,359.75", "heading": "逾期金額"}),
-    ("en", {"wrong": "After 4 more unsuccessful tries", "amount": "CN¥9,359.75",
-            "heading": "Overdue amount"}),
-])
-def test_link_wrong_answer_then_right_answer_shows_the_overdue_amount(
-        phone, live_server, db, locale, texts):
+@pytest.mark.parametrize(
+    "locale,texts",
+    [
+        ("zh_Hans", {"wrong": "如果再有4次未能通过", "amount": "¥9,359.75", "heading": "逾期金额"}),
+        ("zh_Hant", {"wrong": "如果再有4次未能通過", "amount": "CN¥9,359.75", "heading": "逾期金額"}),
+        ("en", {"wrong": "After 4 more unsuccessful tries", "amount": "CN¥9,359.75", "heading": "Overdue amount"}),
+    ],
+)
+def test_link_wrong_answer_then_right_answer_shows_the_overdue_amount(phone, live_server, db, locale, texts):
     lender = LenderFactory(name="晨光消费金融有限公司")
     account = AccountFactory(
         borrower=BorrowerFactory(lender=lender, national_id="310104198511031234"),
-        principal_minor=850000, interest_minor=42000, penalty_interest_minor=38975,
-        fees_minor=5000, days_past_due=95,
+        principal_minor=850000,
+        interest_minor=42000,
+        penalty_interest_minor=38975,
+        fees_minor=5000,
+        days_past_due=95,
     )
     code = make_link(account, locale=locale)
 

@@ -41,18 +41,25 @@ def signed_in_on_pay_page(phone, live_server, account, locale):
 
 
 def enter_card(phone, number):
-    for placeholder, value in (("number", number), ("exp_month", "12"), ("exp_year", "34"),
-                               ("cvc", "123"), ("postal_code", "200000")):
+    for placeholder, value in (
+        ("number", number),
+        ("exp_month", "12"),
+        ("exp_year", "34"),
+        ("cvc", "123"),
+        ("postal_code", "200000"),
+    ):
         phone.fill(f"#card-element input[placeholder={placeholder}]", value)
     phone.click("#pay-button")
 
 
-@pytest.mark.parametrize("locale,texts", [
-    ("zh_Hans", {"receipt": "还款凭证", "after": "¥1,040.70", "paid": "¥1,000.00"}),
-    ("en", {"receipt": "Receipt", "after": "CN¥1,040.70", "paid": "CN¥1,000.00"}),
-])
-def test_card_payment_ends_on_a_receipt_with_the_new_balance(
-        phone, live_server, webhooks, db, locale, texts):
+@pytest.mark.parametrize(
+    "locale,texts",
+    [
+        ("zh_Hans", {"receipt": "还款凭证", "after": "¥1,040.70", "paid": "¥1,000.00"}),
+        ("en", {"receipt": "Receipt", "after": "CN¥1,040.70", "paid": "CN¥1,000.00"}),
+    ],
+)
+def test_card_payment_ends_on_a_receipt_with_the_new_balance(phone, live_server, webhooks, db, locale, texts):
     account = AccountFactory()  # overdue 2,040.70
     signed_in_on_pay_page(phone, live_server, account, locale)
     phone.check("#choice-other")

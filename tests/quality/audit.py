@@ -62,8 +62,10 @@ def main() -> int:
     unreachable = [r[0] for r in results if r[1] == "unreachable"]
     vulnerable = [(name, ids) for name, _, ids in checked if ids]
     unexplained = [name for name in unchecked if name not in KNOWN_UNCHECKED]
-    print(f"{len(checked)} of {len(results)} packages checked against PyPI's advisories "
-          f"(installed at their latest release); {len(vulnerable)} affected.")
+    print(
+        f"{len(checked)} of {len(results)} packages checked against PyPI's advisories "
+        f"(installed at their latest release); {len(vulnerable)} affected."
+    )
     for name in unchecked:
         reason = KNOWN_UNCHECKED.get(name, "NO REASON GIVEN: add it to KNOWN_UNCHECKED or upgrade it")
         print(f"  not checked: {name} {installed[name]} ({reason})")

@@ -60,22 +60,30 @@ def install_lighthouse(cache: Path) -> Path:
     if not cli.exists():
         cache.mkdir(parents=True, exist_ok=True)
         log(f"installing {LIGHTHOUSE} into {cache}")
-        subprocess.run(["npm", "i", "-E", "--no-audit", "--no-fund", "--silent", LIGHTHOUSE],  # noqa: S603,S607
-                       cwd=cache, check=True, env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"})
+        subprocess.run(
+            ["npm", "i", "-E", "--no-audit", "--no-fund", "--silent", LIGHTHOUSE],  # noqa: S603,S607
+            cwd=cache,
+            check=True,
+            env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1"},
+        )
     return cli
 
 
 @contextlib.contextmanager
 def demo(port: int, workdir: Path):
     """``portal demo`` on ``port``; yields the borrowers it printed (links and answers)."""
-    env = {**os.environ, "PORTAL_ENV": "development",
-           "DATABASE_URL": f"sqlite:///{workdir / 'demo.sqlite3'}"}
+    env = {**os.environ, "PORTAL_ENV": "development", "DATABASE_URL": f"sqlite:///{workdir / 'demo.sqlite3'}"}
     env.pop("REDIS_URL", None)
     output = workdir / "demo.log"
     with open(output, "w") as out:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed argv
             [sys.executable, "-c", "from portal.cli import main; main()", "demo", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 120
         while "Serving on" not in output.read_text():
@@ -91,9 +99,11 @@ def demo(port: int, workdir: Path):
 def parse_demo(text: str) -> dict[str, dict]:
     """The demo's borrowers by locale: account number, answers and reminder link code."""
     found = {}
-    pattern = re.compile(r"^\s+(?P<name>.+?)\s+(?P<account>[A-Z]{2}\d+)\s+\d+ days\s+(?P<locale>\w+)\s+"
-                         r"birth date (?P<dob>\d{8})\s+ID last 4 (?P<last4>\w{4})\s*\n\s+\S+/r/(?P<code>\S+)",
-                         re.M)
+    pattern = re.compile(
+        r"^\s+(?P<name>.+?)\s+(?P<account>[A-Z]{2}\d+)\s+\d+ days\s+(?P<locale>\w+)\s+"
+        r"birth date (?P<dob>\d{8})\s+ID last 4 (?P<last4>\w{4})\s*\n\s+\S+/r/(?P<code>\S+)",
+        re.M,
+    )
     for match in pattern.finditer(text):
         found.setdefault(match["locale"], match.groupdict())
     if not {"zh_Hans", "en"} <= set(found):
@@ -115,10 +125,21 @@ def csrf(body: bytes) -> str:
 def sign_in(port: int, who: dict) -> tuple[str, int]:
     """Sign in with the account number form; return the session cookie and the account id."""
     status, headers, body = request(port, "GET", "/sign-in")
-    form = urlencode({"csrf_token": csrf(body), "account_number": who["account"],
-                      "date_of_birth": who["dob"], "id_last4": who["last4"]})
-    status, headers, _ = request(port, "POST", "/sign-in", {
-        "Cookie": cookie_of(headers), "Content-Type": "application/x-www-form-urlencoded"}, form.encode())
+    form = urlencode(
+        {
+            "csrf_token": csrf(body),
+            "account_number": who["account"],
+            "date_of_birth": who["dob"],
+            "id_last4": who["last4"],
+        }
+    )
+    status, headers, _ = request(
+        port,
+        "POST",
+        "/sign-in",
+        {"Cookie": cookie_of(headers), "Content-Type": "application/x-www-form-urlencoded"},
+        form.encode(),
+    )
     if status != 303:
         raise SystemExit(f"sign-in failed with {status}")
     cookie = cookie_of(headers)
@@ -134,9 +155,13 @@ def new_payment(port: int, cookie: str, account_id: int) -> str:
     # The form's CSRF token lives in the session: take the cookie that carries it.
     with contextlib.suppress(SystemExit):
         cookie = cookie_of(headers)
-    status, headers, _ = request(port, "POST", f"/accounts/{account_id}/pay", {
-        "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
-        urlencode({"csrf_token": csrf(page), "choice": "full"}).encode())
+    status, headers, _ = request(
+        port,
+        "POST",
+        f"/accounts/{account_id}/pay",
+        {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+        urlencode({"csrf_token": csrf(page), "choice": "full"}).encode(),
+    )
     if status != 303:
         raise SystemExit(f"could not start a payment: {status}")
     return dict((k.lower(), v) for k, v in headers)["location"].rsplit("/", 1)[1]
@@ -145,14 +170,26 @@ def new_payment(port: int, cookie: str, account_id: int) -> str:
 def run_lighthouse(cli: Path, url: str, cookie: str, out: Path) -> dict:
     headers = out.with_suffix(".headers.json")
     headers.write_text(json.dumps({"Cookie": cookie}))
-    argv = ["node", str(cli), url, "--output=json", f"--output-path={out}", "--quiet",
-            "--only-categories=performance,accessibility,best-practices",
-            f"--extra-headers={headers}",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu"]
+    argv = [
+        "node",
+        str(cli),
+        url,
+        "--output=json",
+        f"--output-path={out}",
+        "--quiet",
+        "--only-categories=performance,accessibility,best-practices",
+        f"--extra-headers={headers}",
+        "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+    ]
     for attempt in range(3):
         out.unlink(missing_ok=True)
-        result = subprocess.run(argv, env={**os.environ, "CHROME_PATH": CHROME},  # noqa: S603
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            argv,
+            env={**os.environ, "CHROME_PATH": CHROME},  # noqa: S603
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if not result.returncode and out.exists():
             break
         # Lighthouse sometimes loses the trace of a load (NO_NAVSTART) and says to run again.
@@ -167,19 +204,34 @@ def run_lighthouse(cli: Path, url: str, cookie: str, out: Path) -> dict:
             audit = report["audits"][ref["id"]]
             if ref["weight"] and audit["score"] is not None and audit["score"] < 1:
                 problems.append(f"{key}: {audit['id']} ({audit['title']})")
-    metrics = {k: report["audits"][k]["displayValue"] for k in (
-        "first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
-        "cumulative-layout-shift") if k in report["audits"]}
-    return {"scores": scores, "problems": problems, "metrics": metrics,
-            "final_url": report.get("finalDisplayedUrl") or report.get("finalUrl")}
+    metrics = {
+        k: report["audits"][k]["displayValue"]
+        for k in (
+            "first-contentful-paint",
+            "largest-contentful-paint",
+            "total-blocking-time",
+            "cumulative-layout-shift",
+        )
+        if k in report["audits"]
+    }
+    return {
+        "scores": scores,
+        "problems": problems,
+        "metrics": metrics,
+        "final_url": report.get("finalDisplayedUrl") or report.get("finalUrl"),
+    }
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", default=",".join(PAGES))
     parser.add_argument("--locales", default="zh_Hans,en")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "portal-lighthouse",
-                        help="where lighthouse is installed (kept between runs)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "portal-lighthouse",
+        help="where lighthouse is installed (kept between runs)",
+    )
     parser.add_argument("--json", type=Path, help="also write every result to this file")
     args = parser.parse_args(argv)
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -213,16 +265,20 @@ def main(argv=None) -> int:
                         raise SystemExit(f"{url} ended on {result['final_url']}, not {expected}")
                     rows.append({"page": name, "locale": locale, "url": url, **result})
     failed = False
-    print(f"Lighthouse {LIGHTHOUSE.split('@')[1]}, mobile preset, {CHROME}; targets: "
-          + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items()))
+    print(
+        f"Lighthouse {LIGHTHOUSE.split('@')[1]}, mobile preset, {CHROME}; targets: "
+        + ", ".join(f"{k} >= {v}" for k, v in TARGETS.items())
+    )
     print(f"{'page':<11} {'locale':<8} {'perf':>4} {'a11y':>4} {'bp':>4}  FCP / LCP / TBT / CLS")
     for row in rows:
         s = row["scores"]
         misses = [k for k, v in TARGETS.items() if s[k] < v]
         failed |= bool(misses)
         metrics = " / ".join(row["metrics"].values())
-        print(f"{row['page']:<11} {row['locale']:<8} {s['performance']:>4} {s['accessibility']:>4} "
-              f"{s['best-practices']:>4}  {metrics}{'  BELOW TARGET: ' + ', '.join(misses) if misses else ''}")
+        print(
+            f"{row['page']:<11} {row['locale']:<8} {s['performance']:>4} {s['accessibility']:>4} "
+            f"{s['best-practices']:>4}  {metrics}{'  BELOW TARGET: ' + ', '.join(misses) if misses else ''}"
+        )
         for problem in row["problems"]:
             print(f"{'':<21}- {problem}")
     if args.json:

@@ -36,20 +36,34 @@ B_ACCOUNT = "ZXB55107391"
 def people(db):
     a = w.make_borrower(name="甲先生")
     b_person = BorrowerFactory(lender=a.borrower.lender, name=B_NAME, phone_e164=B_PHONE)
-    account = AccountFactory(borrower=b_person, account_number=B_ACCOUNT,
-                             principal_minor=98765432, interest_minor=1234567,
-                             penalty_interest_minor=111111, fees_minor=222222)
+    account = AccountFactory(
+        borrower=b_person,
+        account_number=B_ACCOUNT,
+        principal_minor=98765432,
+        interest_minor=1234567,
+        penalty_interest_minor=111111,
+        fees_minor=222222,
+    )
     b = w.Borrower([account])
-    for state, amount in (("created", 333333), ("pending", 444444), ("failed", 555555),
-                          ("succeeded", 666666)):
+    for state, amount in (("created", 333333), ("pending", 444444), ("failed", 555555), ("succeeded", 666666)):
         b.payments[state] = w.payment(account, amount, state).public_id
     db.session.commit()
-    receipt = db.session.execute(select(Payment.receipt_number).where(
-        Payment.public_id == b.payments["succeeded"])).scalar_one()
+    receipt = db.session.execute(
+        select(Payment.receipt_number).where(Payment.public_id == b.payments["succeeded"])
+    ).scalar_one()
     secrets = [B_NAME, B_PHONE, B_PHONE[3:], B_ACCOUNT, "•••• 7391", "&bull;&bull;&bull;&bull; 7391", receipt]
     account = db.session.get(Account, account.id)
-    for minor in (account.principal_minor, account.interest_minor, account.penalty_interest_minor,
-                  account.fees_minor, account.overdue_minor, 333333, 444444, 555555, 666666):
+    for minor in (
+        account.principal_minor,
+        account.interest_minor,
+        account.penalty_interest_minor,
+        account.fees_minor,
+        account.overdue_minor,
+        333333,
+        444444,
+        555555,
+        666666,
+    ):
         if minor >= 100_000:  # 1,000.00 and more: a figure no page shows by chance
             secrets += [f"{minor // 100:,}.{minor % 100:02d}", f"{minor // 100}.{minor % 100:02d}"]
     return a, b, secrets
@@ -100,19 +114,34 @@ def csrf_token(client) -> str:
 
 def crawl(app, client, b, code, secrets) -> list[str]:
     token = csrf_token(client)
-    form = {"csrf_token": token, "lang": "en", "next": f"/accounts/{b.account.id}",
-            "method": "alipay", "choice": "full", "amount": "10", "account_number": "TYPED-BY-A-0001",
-            "date_of_birth": "20000101", "id_last4": "0000"}
-    body = {"payment_method": "pm_card_visa", "account_number": "TYPED-BY-A-0001", "code": code,
-            "overdue": "0.00", "principal": "0.00", "status": "settled"}
+    form = {
+        "csrf_token": token,
+        "lang": "en",
+        "next": f"/accounts/{b.account.id}",
+        "method": "alipay",
+        "choice": "full",
+        "amount": "10",
+        "account_number": "TYPED-BY-A-0001",
+        "date_of_birth": "20000101",
+        "id_last4": "0000",
+    }
+    body = {
+        "payment_method": "pm_card_visa",
+        "account_number": "TYPED-BY-A-0001",
+        "code": code,
+        "overdue": "0.00",
+        "principal": "0.00",
+        "status": "settled",
+    }
     problems = []
     for rule, method, path in urls(app, b, code):
         if method == "GET":
             attempts = [("GET", {})]
         else:
-            attempts = [(f"{method} form", {"data": form}),
-                        (f"{method} json", {"data": json.dumps(body),
-                                            "content_type": "application/json"})]
+            attempts = [
+                (f"{method} form", {"data": form}),
+                (f"{method} json", {"data": json.dumps(body), "content_type": "application/json"}),
+            ]
         for label, kwargs in attempts:
             response = client.open(path, method=method, headers={"X-CSRFToken": token}, **kwargs)
             text = response.get_data(as_text=True) + response.headers.get("Location", "")
@@ -127,8 +156,7 @@ def crawl(app, client, b, code, secrets) -> list[str]:
             leaked = [s for s in secrets if s in text]
             if leaked:
                 problems.append(f"{label} {path} -> {response.status_code} shows B's {leaked}")
-            if (rule.arguments and rule.endpoint not in PUBLIC_BY_DESIGN
-                    and 200 <= response.status_code < 300):
+            if rule.arguments and rule.endpoint not in PUBLIC_BY_DESIGN and 200 <= response.status_code < 300:
                 problems.append(f"{label} {path} -> {response.status_code} with B's identifiers")
     return problems
 
@@ -138,13 +166,20 @@ def snapshot(db, b):
     a link counts as opening it when they start verifying)."""
     db.session.expire_all()
     rows = []
-    for model, where in ((Borrower, Borrower.id == b.borrower.id),
-                         (Account, Account.borrower_id == b.borrower.id),
-                         (Payment, Payment.account_id == b.account.id),
-                         (ReminderLink, ReminderLink.account_id == b.account.id)):
+    for model, where in (
+        (Borrower, Borrower.id == b.borrower.id),
+        (Account, Account.borrower_id == b.borrower.id),
+        (Payment, Payment.account_id == b.account.id),
+        (ReminderLink, ReminderLink.account_id == b.account.id),
+    ):
         for obj in db.session.execute(select(model).where(where).order_by(model.id)).scalars():
-            rows.append({c.key: getattr(obj, c.key) for c in model.__table__.columns
-                         if c.key not in ("opened_count", "last_opened_at")})
+            rows.append(
+                {
+                    c.key: getattr(obj, c.key)
+                    for c in model.__table__.columns
+                    if c.key not in ("opened_count", "last_opened_at")
+                }
+            )
     return rows
 
 

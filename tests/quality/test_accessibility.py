@@ -28,6 +28,7 @@ AXE_SCRIPT = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_t
 # our markup, so axe looks at everything on the card page except inside it.
 EXCLUDE = {"card": ["#card-element"]}
 
+
 def axe_context(chromium, live_server, locale=None):
     """A phone profile with axe loaded into every page before the page's own scripts (an
     init script is not subject to the page's CSP, which allows no inline or injected script)."""
@@ -46,8 +47,9 @@ def axe(page, name: str) -> list[str]:
     problems = []
     for violation in results["violations"]:
         targets = ", ".join(" ".join(node["target"]) for node in violation["nodes"][:5])
-        problems.append(f"{name} ({page.url}): {violation['id']} [{violation['impact']}] "
-                        f"{violation['help']} -> {targets}")
+        problems.append(
+            f"{name} ({page.url}): {violation['id']} [{violation['impact']}] {violation['help']} -> {targets}"
+        )
     return problems
 
 
@@ -119,7 +121,6 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
     finally:
         context.close()
     assert not problems, "axe violations:\n" + "\n".join(problems)
-
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])

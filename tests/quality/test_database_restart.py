@@ -45,25 +45,44 @@ class OwnPostgres:
         self.data = os.path.join(self.folder, "data")
         self.port = free_port()
         shutil.chown(self.folder, "postgres", "postgres")
-        self._as_postgres("initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync",
-                          "-E", "UTF8", "--locale=C")
+        self._as_postgres(
+            "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"
+        )
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, program: str, *args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bin}/{program}", *args],  # noqa: S603
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", f"{self.bin}/{program}", *args],  # noqa: S603
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def pg_ctl(self, *args: str) -> None:
         options = f"-p {self.port} -h 127.0.0.1 -k {self.folder} -c fsync=off"
-        self._as_postgres("pg_ctl", "-D", self.data, "-o", options, "-l",
-                          os.path.join(self.folder, "log"), "-w", *args)
+        self._as_postgres("pg_ctl", "-D", self.data, "-o", options, "-l", os.path.join(self.folder, "log"), "-w", *args)
 
     def remove(self) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bin}/pg_ctl", "-D", self.data,  # noqa: S603
-                        "-m", "immediate", "stop"], capture_output=True, timeout=60, check=False)
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                f"{self.bin}/pg_ctl",
+                "-D",
+                self.data,  # noqa: S603
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -143,8 +162,10 @@ def test_a_database_restart_fails_requests_cleanly_and_they_recover(make_app, ow
 
     with app.app_context():
         payments = {p.id for p in _db.session.execute(select(Payment)).scalars()}
-        audited = {int(a.subject_id) for a in _db.session.execute(
-            select(AuditEvent).where(AuditEvent.action == "payment.created")).scalars()}
+        audited = {
+            int(a.subject_id)
+            for a in _db.session.execute(select(AuditEvent).where(AuditEvent.action == "payment.created")).scalars()
+        }
         _db.session.remove()
     assert payments, "no payment was started: the test measured nothing"
     assert payments == audited, "a payment and its audit record were not written together"

@@ -32,8 +32,12 @@ text = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
 typed = st.from_regex(r"\A[0-9０-９ /.\-xX]{0,12}\Z")
 field = st.one_of(st.none(), text, typed)
 # Often well-formed, so that many examples get past the form to the answers' check.
-birth_date = st.one_of(field, st.dates().map(lambda d: d.strftime("%Y%m%d")),
-                       st.just(w.DOB), st.sampled_from(["1990-05-12", "1990/05/12", "１９９０0512"]))
+birth_date = st.one_of(
+    field,
+    st.dates().map(lambda d: d.strftime("%Y%m%d")),
+    st.just(w.DOB),
+    st.sampled_from(["1990-05-12", "1990/05/12", "１９９０0512"]),
+)
 last_four = st.one_of(field, st.from_regex(r"\A[0-9]{3}[0-9Xx]\Z"), st.just("<real>"))
 account_number = st.one_of(field, st.just("<real>"), st.from_regex(r"\A[A-Z]{2}[0-9]{8}\Z"))
 
@@ -51,8 +55,11 @@ def answers_right(world, dob, last4) -> bool:
     except ValueError:
         return False
     return born == world.borrower.date_of_birth and normalise(last4).upper() == world.last4
-amount = st.one_of(field, st.decimals(allow_nan=True, allow_infinity=True, places=3).map(str),
-                   st.integers(-10**20, 10**20).map(str))
+
+
+amount = st.one_of(
+    field, st.decimals(allow_nan=True, allow_infinity=True, places=3).map(str), st.integers(-(10**20), 10**20).map(str)
+)
 
 
 def fresh_limits(app):
@@ -88,8 +95,7 @@ def test_sign_in_form(app, client, world, number, dob, last4):
     number, last4 = real(number, world.account.account_number), real(last4, world.last4)
     token = token_of(client, "/sign-in")
     before = tables(app)
-    response = post_form(client, "/sign-in", token,
-                         {"account_number": number, "date_of_birth": dob, "id_last4": last4})
+    response = post_form(client, "/sign-in", token, {"account_number": number, "date_of_birth": dob, "id_last4": last4})
     right = normalise(number or "") == world.account.account_number and answers_right(world, dob, last4)
     assert response.status_code in ((303,) if right else (400, 429))
     check(app, before, response, accepted={303})
@@ -119,10 +125,13 @@ def test_verify_form(app, client, world, dob, last4):
 
 
 @FUZZ
-@given(lang=st.one_of(field, st.sampled_from(["en", "zh_Hans", "zh_Hant"])),
-       next_=st.one_of(field, st.sampled_from(["//evil.example/x", "https://evil.example",
-                                                "/\\evil.example", "/dashboard?x=1"])),
-       signed_in=st.booleans())
+@given(
+    lang=st.one_of(field, st.sampled_from(["en", "zh_Hans", "zh_Hant"])),
+    next_=st.one_of(
+        field, st.sampled_from(["//evil.example/x", "https://evil.example", "/\\evil.example", "/dashboard?x=1"])
+    ),
+    signed_in=st.booleans(),
+)
 def test_language_switch(app, client, world, lang, next_, signed_in):
     if signed_in and not getattr(client, "signed_in", False):
         sign_in_through_link(client, world.account)
@@ -152,16 +161,21 @@ def test_amount_choice(app, client, world, choice, amount):
 
 
 printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
-signature = st.one_of(st.none(), printable, st.builds(lambda t, v: f"t={t},v1={v}",
-                                                      st.integers(0, 2**40), st.text("0123456789abcdef")))
-any_json = st.recursive(st.none() | st.booleans() | st.integers() | text,
-                        lambda inner: st.lists(inner) | st.dictionaries(text, inner), max_leaves=10)
+signature = st.one_of(
+    st.none(), printable, st.builds(lambda t, v: f"t={t},v1={v}", st.integers(0, 2**40), st.text("0123456789abcdef"))
+)
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | text,
+    lambda inner: st.lists(inner) | st.dictionaries(text, inner),
+    max_leaves=10,
+)
 
 
 @FUZZ
-@given(body=st.one_of(st.binary(max_size=300), text.map(str.encode),
-                      any_json.map(lambda v: json.dumps(v).encode())),
-       sig=signature)
+@given(
+    body=st.one_of(st.binary(max_size=300), text.map(str.encode), any_json.map(lambda v: json.dumps(v).encode())),
+    sig=signature,
+)
 def test_unsigned_webhook_bodies(app, client, world, body, sig):
     """Anything not signed with the webhook secret is refused and changes nothing."""
     before = tables(app)
@@ -180,26 +194,43 @@ def pending(db, world):
     return payment.public_id
 
 
-scalar = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | printable
+scalar = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | printable
 anything = st.one_of(scalar, st.lists(scalar, max_size=3), st.dictionaries(printable, scalar, max_size=3))
 
 
 @FUZZ
-@given(event_type=st.sampled_from(["payment_intent.succeeded", "payment_intent.payment_failed",
-                                   "payment_intent.canceled", "charge.refunded",
-                                   "payment_intent.created", "customer.created"]),
-       intent_id=st.one_of(st.just("pi_fuzz"), printable),
-       amount=st.one_of(st.just(5_000), st.integers(-10**12, 10**12), anything),
-       refunded=st.one_of(st.just(5_000), st.integers(-10**12, 10**12), anything),
-       currency=st.one_of(st.sampled_from(["cny", "CNY", "hkd", "usd", ""]), printable, anything),
-       status=st.one_of(st.sampled_from(["succeeded", "requires_payment_method", "canceled",
-                                         "processing", "requires_action"]), printable),
-       error=st.one_of(st.none(), scalar, st.fixed_dictionaries(
-           {"code": st.one_of(st.none(), printable), "decline_code": st.one_of(st.none(), printable)})),
-       metadata=st.one_of(st.sampled_from(["payment", "unknown"]), anything),
-       repeat=st.booleans())
-def test_signed_webhook_events_with_any_values(app, client, pending, event_type, intent_id, amount,
-                                               refunded, currency, status, error, metadata, repeat):
+@given(
+    event_type=st.sampled_from(
+        [
+            "payment_intent.succeeded",
+            "payment_intent.payment_failed",
+            "payment_intent.canceled",
+            "charge.refunded",
+            "payment_intent.created",
+            "customer.created",
+        ]
+    ),
+    intent_id=st.one_of(st.just("pi_fuzz"), printable),
+    amount=st.one_of(st.just(5_000), st.integers(-(10**12), 10**12), anything),
+    refunded=st.one_of(st.just(5_000), st.integers(-(10**12), 10**12), anything),
+    currency=st.one_of(st.sampled_from(["cny", "CNY", "hkd", "usd", ""]), printable, anything),
+    status=st.one_of(
+        st.sampled_from(["succeeded", "requires_payment_method", "canceled", "processing", "requires_action"]),
+        printable,
+    ),
+    error=st.one_of(
+        st.none(),
+        scalar,
+        st.fixed_dictionaries(
+            {"code": st.one_of(st.none(), printable), "decline_code": st.one_of(st.none(), printable)}
+        ),
+    ),
+    metadata=st.one_of(st.sampled_from(["payment", "unknown"]), anything),
+    repeat=st.booleans(),
+)
+def test_signed_webhook_events_with_any_values(
+    app, client, pending, event_type, intent_id, amount, refunded, currency, status, error, metadata, repeat
+):
     """Events signed with the secret (so they pass the signature check), shaped as Stripe
     sends them but with any values: an unknown intent, another amount or currency, a refund
     larger than the payment, the same event twice; amounts, currency and metadata of any JSON
@@ -207,9 +238,18 @@ def test_signed_webhook_events_with_any_values(app, client, pending, event_type,
     (Stripe would retry it for days), and one that is refused changes nothing."""
     if metadata in ("payment", "unknown"):
         metadata = {"payment_id": pending if metadata == "payment" else "unknown"}
-    obj = {"id": intent_id, "object": "payment_intent", "amount": amount, "currency": currency,
-           "status": status, "payment_intent": intent_id, "amount_refunded": refunded,
-           "last_payment_error": error, "client_secret": None, "metadata": metadata}
+    obj = {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "currency": currency,
+        "status": status,
+        "payment_intent": intent_id,
+        "amount_refunded": refunded,
+        "last_payment_error": error,
+        "client_secret": None,
+        "metadata": metadata,
+    }
     stripe_event = pay.event(event_type, obj)
     for _ in range(2 if repeat else 1):
         before = tables(app)
@@ -218,8 +258,14 @@ def test_signed_webhook_events_with_any_values(app, client, pending, event_type,
 
 
 def test_a_signed_event_with_a_wrongly_typed_field_is_refused(app, client, pending):
-    obj = {"id": "pi_typed", "object": "payment_intent", "amount": 5_000, "currency": True,
-           "status": "succeeded", "metadata": {"payment_id": pending}}
+    obj = {
+        "id": "pi_typed",
+        "object": "payment_intent",
+        "amount": 5_000,
+        "currency": True,
+        "status": "succeeded",
+        "metadata": {"payment_id": pending},
+    }
     before = tables(app)
     response = pay.send(client, pay.signed(pay.event("payment_intent.succeeded", obj)))
     assert response.status_code == 400
@@ -228,12 +274,16 @@ def test_a_signed_event_with_a_wrongly_typed_field_is_refused(app, client, pendi
 
 def test_a_signed_event_with_a_non_string_id_status_or_code_is_refused(app, client, pending):
     problems = []
-    for field, value in (("id", ["pi_x"]), ("id", 7), ("status", ["succeeded"]),
-                         ("last_payment_error", {"code": [1]})):
-        for event_type in ("payment_intent.succeeded", "payment_intent.payment_failed",
-                           "charge.refunded"):
-            obj = {"id": "pi_typed", "object": "payment_intent", "amount": 5_000,
-                   "currency": "cny", "status": "succeeded", "metadata": {"payment_id": pending}}
+    for field, value in (("id", ["pi_x"]), ("id", 7), ("status", ["succeeded"]), ("last_payment_error", {"code": [1]})):
+        for event_type in ("payment_intent.succeeded", "payment_intent.payment_failed", "charge.refunded"):
+            obj = {
+                "id": "pi_typed",
+                "object": "payment_intent",
+                "amount": 5_000,
+                "currency": "cny",
+                "status": "succeeded",
+                "metadata": {"payment_id": pending},
+            }
             obj[field] = value
             if field == "id":
                 obj["payment_intent"] = value
@@ -248,7 +298,9 @@ def test_control_characters_typed_into_a_field_are_not_echoed(app, client, db):
     token = token_of(client, "/sign-in")
     # The client parses every page strictly (tests/pages.py); U+0001 in a value= would make
     # it invalid HTML.
-    response = client.post("/sign-in", data={"csrf_token": token, "account_number": "AB\x01CD",
-                                             "date_of_birth": "19900512", "id_last4": "1234"})
+    response = client.post(
+        "/sign-in",
+        data={"csrf_token": token, "account_number": "AB\x01CD", "date_of_birth": "19900512", "id_last4": "1234"},
+    )
     assert response.status_code == 400
     assert 'value="ABCD"' in response.get_data(as_text=True)

@@ -42,13 +42,16 @@ class WireMeter:
     def _sent(self, event):
         known = self.requests.get(event["requestId"])
         # A redirect (the reminder link's 303) keeps the request id: add what it cost.
-        redirected = event["redirectResponse"]["encodedDataLength"] if known and event.get(
-            "redirectResponse") else 0
+        redirected = event["redirectResponse"]["encodedDataLength"] if known and event.get("redirectResponse") else 0
         self.requests[event["requestId"]] = {
-            "url": event["request"]["url"], "loader": event.get("loaderId"),
-            "type": event.get("type", ""), "encoding": "", "bytes": None,
+            "url": event["request"]["url"],
+            "loader": event.get("loaderId"),
+            "type": event.get("type", ""),
+            "encoding": "",
+            "bytes": None,
             "redirects": (known["redirects"] if known else 0) + redirected,
-            "order": len(self.requests)}
+            "order": len(self.requests),
+        }
 
     def _response(self, event):
         headers = {k.lower(): v for k, v in event["response"]["headers"].items()}
@@ -62,8 +65,7 @@ class WireMeter:
         self.requests[event["requestId"]]["bytes"] = 0
 
     def is_stripe(self, url: str) -> bool:
-        return any(host in url for host in STRIPE_HOSTS) or bool(
-            self.stripe_base and url.startswith(self.stripe_base))
+        return any(host in url for host in STRIPE_HOSTS) or bool(self.stripe_base and url.startswith(self.stripe_base))
 
     def _of(self, loader: str) -> list[dict]:
         return [r for r in self.requests.values() if r["loader"] == loader]
@@ -77,12 +79,14 @@ class WireMeter:
         if ready:
             self.page.wait_for_selector(ready)
         for _ in range(300):
-            documents = [r for r in self.requests.values() if r["order"] >= before
-                         and r["type"] == "Document" and r["url"] == self.page.url]
+            documents = [
+                r
+                for r in self.requests.values()
+                if r["order"] >= before and r["type"] == "Document" and r["url"] == self.page.url
+            ]
             if documents:
                 mine = self._of(documents[-1]["loader"])
-                if all(r["bytes"] is not None for r in mine) and any(
-                        r["url"].endswith("favicon.svg") for r in mine):
+                if all(r["bytes"] is not None for r in mine) and any(r["url"].endswith("favicon.svg") for r in mine):
                     return mine
             self.page.wait_for_timeout(10)  # lets Playwright deliver the DevTools events
         raise AssertionError(f"{url}: still loading after 3 s: {self.requests}")
@@ -92,8 +96,11 @@ def row(page_name: str, locale: str, requests: list[dict], meter: WireMeter) -> 
     counted = [r for r in requests if not meter.is_stripe(r["url"])]
     document = next(r for r in counted if r["type"] == "Document")
     return {
-        "page": page_name, "locale": locale, "requests": len(counted),
-        "html": document["bytes"], "encoding": document["encoding"] or "none",
+        "page": page_name,
+        "locale": locale,
+        "requests": len(counted),
+        "html": document["bytes"],
+        "encoding": document["encoding"] or "none",
         "other": sum(r["bytes"] for r in counted) - document["bytes"],
         "total": sum(r["bytes"] for r in counted),
         "stripe": sum(r["bytes"] or 0 for r in requests if meter.is_stripe(r["url"])),
@@ -101,13 +108,17 @@ def row(page_name: str, locale: str, requests: list[dict], meter: WireMeter) -> 
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"{'page':<22} {'locale':<8} {'req':>3} {'html':>6} {'enc':>5} {'static':>8} "
-             f"{'total':>7} {'budget':>7}  (Stripe, not counted)"]
+    lines = [
+        f"{'page':<22} {'locale':<8} {'req':>3} {'html':>6} {'enc':>5} {'static':>8} "
+        f"{'total':>7} {'budget':>7}  (Stripe, not counted)"
+    ]
     for r in rows:
         flag = "" if r["total"] <= BUDGET else "  OVER BUDGET"
-        lines.append(f"{r['page']:<22} {r['locale']:<8} {r['requests']:>3} {r['html']:>6} "
-                     f"{r['encoding']:>5} {r['other']:>8} {r['total']:>7} {BUDGET:>7}  "
-                     f"({r['stripe']}){flag}")
+        lines.append(
+            f"{r['page']:<22} {r['locale']:<8} {r['requests']:>3} {r['html']:>6} "
+            f"{r['encoding']:>5} {r['other']:>8} {r['total']:>7} {BUDGET:>7}  "
+            f"({r['stripe']}){flag}"
+        )
     return "\n".join(lines)
 
 
@@ -136,8 +147,7 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("dashboard", f"{live_server}/dashboard")
         measure("account", f"{live_server}/accounts/{account}")
         measure("pay (amount)", f"{live_server}/accounts/{account}/pay")
-        measure("pay (card)", f"{live_server}/payments/{world.payments['created']}",
-                ready="#card-element input")
+        measure("pay (card)", f"{live_server}/payments/{world.payments['created']}", ready="#card-element input")
         measure("payment pending", f"{live_server}/payments/{world.payments['pending']}")
         measure("payment failed", f"{live_server}/payments/{world.payments['failed']}")
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")

@@ -47,8 +47,9 @@ def counting(engine):
 
 def statements_per_page(client, db, world) -> dict[str, list[str]]:
     sign_in_through_link(client, world.account)
-    urls = {name: url.format(account=world.account.id, receipt=world.payments["succeeded"])
-            for name, url in PAGES.items()}
+    urls = {
+        name: url.format(account=world.account.id, receipt=world.payments["succeeded"]) for name, url in PAGES.items()
+    }
     client.get(urls["dashboard"])  # warm: first-request work (e.g. a lazy import) is not per page
     seen = {}
     for name, url in urls.items():
@@ -81,9 +82,10 @@ def test_queries_per_page_do_not_grow_with_the_data(app, db, small, large):
     problems = []
     for name in PAGES:
         if len(many[name]) != len(few[name]):
-            problems.append(f"{name}: {len(few[name])} statements with little data, "
-                            f"{len(many[name])} with more (N+1?):\n{describe(many[name])}")
+            problems.append(
+                f"{name}: {len(few[name])} statements with little data, "
+                f"{len(many[name])} with more (N+1?):\n{describe(many[name])}"
+            )
         elif len(many[name]) > MAX_QUERIES:
-            problems.append(f"{name}: {len(many[name])} statements, more than {MAX_QUERIES}:\n"
-                            f"{describe(many[name])}")
+            problems.append(f"{name}: {len(many[name])} statements, more than {MAX_QUERIES}:\n{describe(many[name])}")
     assert not problems, "\n".join(problems)

@@ -60,14 +60,16 @@ def payment(account: Account, amount: int, state: str) -> Payment:
     return made
 
 
-def make_borrower(*, name: str = "王芳", lender=None, accounts: int = 1, history: int = 0,
-                  states: tuple[str, ...] = ()) -> Borrower:
+def make_borrower(
+    *, name: str = "王芳", lender=None, accounts: int = 1, history: int = 0, states: tuple[str, ...] = ()
+) -> Borrower:
     """A borrower with ``accounts`` accounts; ``history`` finished payments on the first one
     (alternately paid and declined), then one payment in each of ``states``."""
     lender = lender or LenderFactory()
     person = BorrowerFactory(lender=lender, name=name)
-    made = [AccountFactory(borrower=person, days_past_due=3 + i, principal_minor=200000 + 1000 * i)
-            for i in range(accounts)]
+    made = [
+        AccountFactory(borrower=person, days_past_due=3 + i, principal_minor=200000 + 1000 * i) for i in range(accounts)
+    ]
     first = made[0]
     first.principal_minor += 10_000_000  # room for a long history of payments
     first.overdue_minor += 10_000_000
@@ -95,8 +97,9 @@ PHONE = {"width": 390, "height": 844}
 
 def phone_context(chromium, base_url: str, locale: str | None = None, **options):
     """A fresh phone-sized browser profile; with ``locale``, the language switch already set."""
-    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                   has_touch=True, locale="zh-CN", **options)
+    context = chromium.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN", **options
+    )
     if locale:
         context.add_cookies([{"name": "portal_lang", "value": locale, "url": base_url}])
     return context
