@@ -36,7 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    database.init_app(app)  # before the session loader: read-only pages skip the transaction
+    database.init_app(app)  # before the session loader: its query runs without a transaction on GET pages
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
     compress.init_app(app)
@@ -57,6 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(payments_bp)
     app.register_blueprint(api_bp)
     init_errors(app)
+    # Last, so that it runs before every other after-request hook (portal/database.py).
+    database.init_commit(app)
 
     from portal.cli import register
 

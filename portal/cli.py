@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 
@@ -13,6 +14,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from portal.database import command_transaction
 from portal.extensions import db
 
 
@@ -27,12 +29,24 @@ def main() -> None:
     """Sunshine Portal: operators' commands."""
 
 
+def transactional(command):
+    """Run the command as one transaction: committed if it succeeds (portal/database.py)."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with command_transaction():
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
 PROGRESS_FROM = 2000
 
 
 @click.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
 @with_appcontext
+@transactional
 def import_command(csv_file) -> None:
     """Import or update accounts from a CSV file (all rows or none)."""
     from portal.imports.service import upsert, validate_csv
@@ -51,7 +65,6 @@ def import_command(csv_file) -> None:
             result = upsert(records, actor_type="cli", on_row=lambda: bar.update(1))
     else:
         result = upsert(records, actor_type="cli")
-    db.session.commit()
     click.echo(result.summary())
 
 
@@ -88,19 +101,20 @@ def _find_account(account_number: str, lender_code: str | None):
     "--expires-days", type=click.IntRange(1, 90), default=None, help="Days until the link stops working (default 14)."
 )
 @with_appcontext
+@transactional
 def link_create(account_number: str, lender_code: str | None, lang: str | None, expires_days: int | None) -> None:
     """Mint a reminder link for an account and print its URL."""
     from portal.access.service import create_link, link_url
 
     account = _find_account(account_number, lender_code)
     _, code = create_link(account, locale=lang, expires_days=expires_days, actor_type="cli")
-    db.session.commit()
     click.echo(link_url(code))
 
 
 @link_group.command("revoke")
 @click.argument("url_or_code")
 @with_appcontext
+@transactional
 def link_revoke(url_or_code: str) -> None:
     """Stop a reminder link from working."""
     from portal.access.service import look_up_link, revoke_link
@@ -109,7 +123,6 @@ def link_revoke(url_or_code: str) -> None:
     if found.link is None:
         raise click.ClickException("no such link")
     revoke_link(found.link, actor_type="cli")
-    db.session.commit()
     click.echo("revoked")
 
 
@@ -123,7 +136,9 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
     from portal import demo
 
     base_url = f"http://{host}:{port}"
-    demo.prepare(base_url=base_url)
+    demo.migrate()
+    with command_transaction():
+        demo.prepare(base_url=base_url)
     if no_serve:
         return
     fake_stripe = demo.start_fake_stripe(base_url)
@@ -165,6 +180,7 @@ def payments_stale() -> None:
 
 @payments_group.command("reconcile")
 @with_appcontext
+@transactional
 def payments_reconcile() -> None:
     """Ask Stripe about every stale payment and record what it says."""
     from portal.payments.service import reconcile
@@ -184,6 +200,7 @@ def api_client_group() -> None:
 @click.option("--scopes", required=True, help="Comma-separated: accounts:write, links:write, events:read.")
 @click.option("--webhook-url", help="Where outbound events are POSTed (https in production).")
 @with_appcontext
+@transactional
 def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str | None) -> None:
     """Create a client and print its bearer token (shown once, never stored)."""
     from portal.api.clients import create_client
@@ -198,7 +215,6 @@ def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
     click.echo(f"Client {client.name} for {lender.code} with scopes {client.scopes}.")
     click.echo(f"Bearer token (shown once; store it safely): {token}")
     if client.webhook_secret:
@@ -208,6 +224,7 @@ def api_client_create(name: str, lender_code: str, scopes: str, webhook_url: str
 @api_client_group.command("disable")
 @click.argument("name")
 @with_appcontext
+@transactional
 def api_client_disable(name: str) -> None:
     """Stop a client's token from working and its webhooks from being sent."""
     from portal.api.clients import disable_client
@@ -217,7 +234,6 @@ def api_client_disable(name: str) -> None:
     if client is None:
         raise click.ClickException(f"no client {name!r}")
     disable_client(client)
-    db.session.commit()
     click.echo("disabled")
 
 
@@ -266,6 +282,7 @@ def outbox_dead() -> None:
 @outbox_group.command("retry")
 @click.argument("delivery_ids", nargs=-1, type=int)
 @with_appcontext
+@transactional
 def outbox_retry(delivery_ids: tuple[int, ...]) -> None:
     """Queue dead deliveries again (all of them, or the ids given)."""
     from portal.outbox import delivery

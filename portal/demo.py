@@ -281,8 +281,12 @@ def start_fake_stripe(base_url: str) -> LocalStripe | None:
     return server
 
 
-def prepare(base_url: str) -> None:
+def migrate() -> None:
+    """The schema (Alembic runs on a connection of its own, before the demo's transaction)."""
     flask_migrate.upgrade()
+
+
+def prepare(base_url: str) -> None:
     current_app.config["PORTAL_BASE_URL"] = base_url
     result = import_csv(io.StringIO(_csv(date.today())), actor_type="cli")
     if not result.ok:  # pragma: no cover - the demo data is valid by construction
@@ -300,5 +304,4 @@ def prepare(base_url: str) -> None:
             f"{borrower.locale:<8} birth date {borrower.date_of_birth:%Y%m%d}  "
             f"ID last 4 {borrower.national_id_last4}\n    {link_url(code)}"
         )
-    db.session.commit()
     click.echo("\nOr sign in at the home page with an account number and the same answers.")

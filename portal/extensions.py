@@ -7,8 +7,10 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
 
 # Deterministic constraint names, so that Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -19,7 +21,22 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+class PortalSession(Session):
+    """Flask-SQLAlchemy's session (its documented ``class_`` option), which also honours a
+    connection it was created with.
+
+    Flask-SQLAlchemy picks an engine by bind key and ignores ``bind=``; a no-transaction GET
+    creates its session as ``db.session(bind=connection)`` (scoped_session's public API).
+    """
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and isinstance(self.bind, Connection):
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": PortalSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from babel import Locale, UnknownLocaleError
 from flask import g, request, session
-from flask_login import current_user
+
+from portal.viewer import signed_in
 
 LOCALES = ("zh_Hans", "zh_Hant", "en")
 DEFAULT_LOCALE = "zh_Hans"
@@ -76,7 +77,8 @@ def select_locale() -> str:
     chosen = g.get("locale")  # decided once per request; pages ask for it dozens of times
     if chosen:
         return chosen
-    borrower = current_user.borrower if current_user and current_user.is_authenticated else None
+    user = signed_in()
+    borrower = user.borrower if user else None
     g.locale = (
         supported(request.cookies.get(LOCALE_COOKIE))
         or supported(session.get("link_locale"))
@@ -98,7 +100,8 @@ def select_babel_locale() -> Locale:
 
 
 def select_timezone() -> str:
-    if current_user and current_user.is_authenticated:
-        return current_user.borrower.timezone
+    user = signed_in()
+    if user:
+        return user.borrower.timezone
     # Before verification, the time zone of the link's borrower (for "locked until 14:30").
     return session.get("link_tz") or DEFAULT_TIMEZONE

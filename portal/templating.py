@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from portal import i18n
 from portal.money import format_money
+from portal.viewer import signed_in
 
 
 def _translations():
@@ -233,6 +234,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         current_locale=rendering_locale,
         current_address=current_address,
+        signed_in=signed_in,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=i18n.HTML_LANG,
     )

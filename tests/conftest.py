@@ -17,6 +17,7 @@ import flask_migrate  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from sqlalchemy.engine import Connection  # noqa: E402
 from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
@@ -79,6 +80,23 @@ def app(database_url, localstripe):
         _db.engine.dispose()  # close pooled connections rather than leave them to the GC
 
 
+class TestConnection:
+    """The portal's reading-connection hook (portal/database.py), answered with the test's own
+    connection: pages that read without a transaction then see the test's uncommitted data."""
+
+    current: Connection | None = None
+
+    def open(self) -> Connection:
+        return self.current
+
+    def close(self, connection: Connection) -> None:
+        pass  # the test's, closed when the test ends
+
+
+def _use_test_connection(app) -> None:
+    app.extensions["portal.reading_connections"] = TestConnection()
+
+
 @pytest.fixture(autouse=True)
 def _isolated(request, app):
     """Each test in a transaction that is rolled back, and with empty lockout counters."""
@@ -96,9 +114,14 @@ def _isolated(request, app):
             sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
             scopefunc=original.registry.scopefunc,
         )
+        reading = app.extensions["portal.reading_connections"]
+        _use_test_connection(app)
+        TestConnection.current = connection
         try:
             yield
         finally:
+            TestConnection.current = None
+            app.extensions["portal.reading_connections"] = reading
             _db.session.remove()
             _db.session = original
             outer.rollback()
@@ -143,6 +166,8 @@ def make_app(app, database_url):
             }
         )
         other.test_client_class = PageCheckingClient
+        if TestConnection.current is not None:
+            _use_test_connection(other)
         made.append(other)
         return other
 

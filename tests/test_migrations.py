@@ -5,15 +5,13 @@ from alembic.migration import MigrationContext
 
 
 def test_models_and_migrations_do_not_drift(db):
-    with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, db.metadata)
+    context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 
 def test_every_table_comes_from_a_migration(db):
     from sqlalchemy import inspect
 
-    with db.engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
+    tables = set(inspect(db.session.connection()).get_table_names())
     assert {t.name for t in db.metadata.sorted_tables} | {"alembic_version"} == tables

@@ -27,7 +27,7 @@ def _hash(token: str) -> str:
 
 
 def start(borrower: Borrower, method: str) -> BorrowerSession:
-    """Begin a new session for a verified borrower (the caller commits)."""
+    """Begin a new session for a verified borrower."""
     token = secrets.token_urlsafe(32)
     record = BorrowerSession(token_hash=_hash(token), borrower=borrower, method=method)
     record.token = token
@@ -36,7 +36,7 @@ def start(borrower: Borrower, method: str) -> BorrowerSession:
 
 
 def sign_in(record: BorrowerSession) -> None:
-    """Attach the session record (committed by the caller) to this browser, dropping anything
+    """Attach the session record to this browser, dropping anything
     from before sign-in.
 
     Clearing the Flask session gives the browser a new session cookie, so a session id
@@ -53,7 +53,7 @@ def sign_in(record: BorrowerSession) -> None:
 
 
 def end(user: SignedIn | None) -> None:
-    """Sign out: the server-side record ends (the caller commits), then the cookie's session."""
+    """Sign out: the server-side record ends, then the cookie's session."""
     if user is not None:
         db.session.execute(
             update(BorrowerSession)
@@ -87,7 +87,6 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
         last_seen = session.get(LAST_SEEN, 0)
         if now - last_seen > current_app.config["IDLE_TIMEOUT_SECONDS"]:
             end(current_user._get_current_object())
-            db.session.commit()
             return redirect(url_for("access.signed_out", reason="idle"))
         if now - last_seen >= LAST_SEEN_RESOLUTION:
             session[LAST_SEEN] = now

@@ -18,8 +18,8 @@ from flask_login import current_user
 
 from portal.access import service, sessions, throttle
 from portal.access.forms import LanguageForm, SignInForm, SignOutForm, VerifyForm
-from portal.database import read_only
-from portal.extensions import db, limiter
+from portal.database import get_without_transaction
+from portal.extensions import limiter
 from portal.i18n import LOCALE_COOKIE
 from portal.security import use_referrer_policy
 
@@ -44,7 +44,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.get("/")
-@read_only
+@get_without_transaction
 def home():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -52,7 +52,7 @@ def home():
 
 
 @bp.get("/r/<code>")
-@read_only
+@get_without_transaction
 def open_link(code: str):
     found = service.look_up_link(code)
     if found.problem:
@@ -72,38 +72,49 @@ def open_link(code: str):
     return redirect(url_for("access.verify"), code=303)
 
 
-@bp.route("/verify", methods=["GET", "POST"])
-@read_only
-@limiter.limit(POST_RATE, methods=["POST"])
+def _link_missing():
+    return render_template("access/link_problem.html", problem="missing", lender=None), LINK_PROBLEM_STATUS["missing"]
+
+
+@bp.get("/verify")
+@get_without_transaction
 def verify():
     link = service.get_usable_link(session.get("link_id"))
     if link is None:
-        return render_template("access/link_problem.html", problem="missing", lender=None), LINK_PROBLEM_STATUS[
-            "missing"
-        ]
+        return _link_missing()
+    locked = service.current_lock(link.account, _client_ip())
+    return render_template("access/verify.html", form=VerifyForm(), lender=link.account.lender, result=locked), (
+        429 if locked else 200
+    )
+
+
+@bp.post("/verify")
+@limiter.limit(POST_RATE)
+def verify_submit():
+    link = service.get_usable_link(session.get("link_id"))
+    if link is None:
+        return _link_missing()
     lender = link.account.lender
     form = VerifyForm()
-    if request.method == "GET":
-        locked = service.current_lock(link.account, _client_ip())
-        return render_template("access/verify.html", form=form, lender=lender, result=locked), (429 if locked else 200)
-
     if not session.get("link_counted"):
         service.record_open(link)
         session["link_counted"] = True
     if not form.validate():
-        db.session.commit()
         return render_template("access/verify.html", form=form, lender=lender), 400
     result = service.verify_link(link, form.date_of_birth.date, form.id_last4.data, _client_ip())
     return _finish_verification(result, "link", "access/verify.html", form, lender=lender)
 
 
-@bp.route("/sign-in", methods=["GET", "POST"])
-@read_only
-@limiter.limit(POST_RATE, methods=["POST"])
+@bp.get("/sign-in")
+@get_without_transaction
 def sign_in():
+    return render_template("access/sign_in.html", form=SignInForm())
+
+
+@bp.post("/sign-in")
+@limiter.limit(POST_RATE)
+def sign_in_submit():
     form = SignInForm()
-    if request.method == "GET":
-        return render_template("access/sign_in.html", form=form)
     if not form.validate():
         return render_template("access/sign_in.html", form=form), 400
     result = service.verify_account_number(
@@ -114,12 +125,9 @@ def sign_in():
 
 def _finish_verification(result: service.Verification, method: str, template: str, form, **context):
     if result.borrower is None:
-        db.session.commit()  # the audit record of the failure
         status = 429 if result.locked_until else 400
         return render_template(template, form=form, result=result, **context), status
-    record = sessions.start(result.borrower, method)
-    db.session.commit()
-    sessions.sign_in(record)
+    sessions.sign_in(sessions.start(result.borrower, method))
     return redirect(url_for("accounts.dashboard"), code=303)
 
 
@@ -130,12 +138,11 @@ def sign_out():
         abort(400)
     if current_user.is_authenticated:
         sessions.end(current_user._get_current_object())
-        db.session.commit()
     return redirect(url_for("access.signed_out"), code=303)
 
 
 @bp.get("/signed-out")
-@read_only
+@get_without_transaction
 def signed_out():
     reason = "idle" if request.args.get("reason") == "idle" else "signed_out"
     return render_template("access/signed_out.html", reason=reason)
@@ -150,7 +157,6 @@ def choose_language():
         abort(400)
     if current_user.is_authenticated:
         service.remember_locale(current_user.borrower.id, chosen)
-        db.session.commit()
     response = redirect(target, code=303)
     response.set_cookie(
         LOCALE_COOKIE,

@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.accounts import service
-from portal.database import read_only
+from portal.database import get_without_transaction
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
 
@@ -24,7 +24,7 @@ FEATURE_TITLES = {
 
 
 @bp.get("/dashboard")
-@read_only
+@get_without_transaction
 @login_required
 def dashboard():
     borrower = current_user.borrower
@@ -40,7 +40,7 @@ def dashboard():
 
 
 @bp.get("/accounts/<int:account_id>")
-@read_only
+@get_without_transaction
 @login_required
 def account(account_id: int):
     found = service.own_account(current_user.borrower, account_id)
@@ -58,7 +58,7 @@ def account(account_id: int):
 
 
 @bp.get("/coming-soon/<feature>")
-@read_only
+@get_without_transaction
 @login_required
 def coming_soon(feature: str):
     if feature not in FEATURE_TITLES:

@@ -15,6 +15,7 @@ from portal.access.service import create_link, link_url, look_up_link, revoke_li
 from portal.api.clients import client_for_token
 from portal.api.openapi import document
 from portal.api.problems import ApiProblem, for_status, problem_response
+from portal.database import abandon_request
 from portal.extensions import csrf, db, limiter
 from portal.imports.service import COLUMNS, check_consistency, upsert, validate_row
 from portal.models import Account, IdempotentRequest
@@ -57,30 +58,31 @@ def _authenticate():
             headers={"WWW-Authenticate": 'Bearer realm="portal"'},
         )
     g.api_client = client
+    # A plain value: after a rolled-back request the ORM object is gone with its session.
+    g.api_client_id = client.id
     return None
 
 
 @bp.after_request
 def _audit(response):
-    client = g.get("api_client")
-    if client is not None:
-        # Every call is audited, whatever the outcome.
+    client_id = g.get("api_client_id")
+    if client_id is not None:
+        # Every call is audited, whatever the outcome (the request commits it, portal/database.py).
         audit.record(
             "api.call",
             actor_type="api",
-            actor_id=client.id,
+            actor_id=client_id,
             ip=request.remote_addr,
             method=request.method,
             path=request.path,
             status=response.status_code,
         )
-        db.session.commit()
     return response
 
 
 @bp.errorhandler(ApiProblem)
 def _problem(problem: ApiProblem):
-    db.session.rollback()
+    abandon_request()
     return problem_response(problem)
 
 
@@ -163,14 +165,14 @@ def idempotent(view):
             return view(*args, **kwargs)
         if len(key) > 255:
             raise ApiProblem(400, "invalid_idempotency_key", "Idempotency-Key is at most 255 characters")
-        client = g.api_client
+        client_id = g.api_client_id
         fingerprint = hashlib.sha256(
             request.method.encode() + request.path.encode() + request.get_data(cache=True)
         ).hexdigest()
 
         def stored():
             return db.session.execute(
-                select(IdempotentRequest).where(IdempotentRequest.client_id == client.id, IdempotentRequest.key == key)
+                select(IdempotentRequest).where(IdempotentRequest.client_id == client_id, IdempotentRequest.key == key)
             ).scalar_one_or_none()
 
         def replay(record):
@@ -184,21 +186,23 @@ def idempotent(view):
         if (record := stored()) is not None:
             return replay(record)
         response = view(*args, **kwargs)
-        if response.status_code < 500:
-            db.session.add(
-                IdempotentRequest(
-                    client_id=client.id,
-                    key=key,
-                    request_hash=fingerprint,
-                    status=response.status_code,
-                    body=response.get_data(as_text=True) or "null",
-                )
-            )
+        if response.status_code >= 500:
+            return response
         try:
-            db.session.commit()
+            with db.session.begin_nested():
+                db.session.add(
+                    IdempotentRequest(
+                        client_id=client_id,
+                        key=key,
+                        request_hash=fingerprint,
+                        status=response.status_code,
+                        body=response.get_data(as_text=True) or "null",
+                    )
+                )
         except IntegrityError:
-            # The same key raced in at the same moment: its change won, ours is rolled back.
-            db.session.rollback()
+            # The same key raced in at the same moment and committed first: its change stands,
+            # ours is rolled back, and its response is the answer.
+            abandon_request()
             return replay(stored())
         return response
 
@@ -278,7 +282,6 @@ def put_account(account_number: str):
             Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number
         )
     ).scalar_one()
-    db.session.commit()
     response = jsonify(_account_json(account))
     response.status_code = 201 if result.created else 200
     return response
@@ -305,7 +308,6 @@ def batch_accounts():
     if type_errors or errors:
         _invalid(type_errors + errors)
     result = upsert(records, actor_type="api", actor_id=g.api_client.id)
-    db.session.commit()
     return jsonify(created=result.created, updated=result.updated, unchanged=result.unchanged)
 
 
@@ -337,7 +339,6 @@ def create_reminder_link():
     link, code = create_link(
         account, locale=lang, expires_days=days, channel=channel, actor_type="api", actor_id=g.api_client.id
     )
-    db.session.commit()
     response = jsonify(url=link_url(code), code=code, expires_at=link.expires_at.isoformat().replace("+00:00", "Z"))
     response.status_code = 201
     return response
@@ -350,7 +351,6 @@ def delete_reminder_link(code: str):
     if found.link is None or found.link.account.lender_id != g.api_client.lender_id:
         raise ApiProblem(404, "link_not_found", "No such reminder link")
     revoke_link(found.link, actor_type="api", actor_id=g.api_client.id)
-    db.session.commit()
     return "", 204
 
 

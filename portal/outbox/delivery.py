@@ -31,6 +31,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
+from portal.database import commit_before_external_call
 from portal.extensions import db
 from portal.models import OutboxDelivery
 from portal.models.types import utcnow
@@ -137,7 +138,7 @@ def _claim(now: datetime, limit: int) -> list[int]:
         ).rowcount
         if won:
             claimed.append(delivery_id)
-    db.session.commit()
+    commit_before_external_call("webhooks: the claims must hold while the POSTs are on their way")
     return claimed
 
 
@@ -237,7 +238,8 @@ def deliver_due(now: datetime | None = None, limit: int = 100, clock: Callable[[
                 # The last try happens when the retry period ends, not up to 9 h after it.
                 delivery.next_attempt_at = min(now + backoff(delivery.attempts), delivery.give_up_at)
                 result.failed += 1
-    db.session.commit()  # one commit per round; a crash before it only means a resend
+    # One commit per round, before the next round's POSTs; a crash before it only means a resend.
+    commit_before_external_call("webhooks: record this round's outcomes")
     return result
 
 
@@ -266,5 +268,4 @@ def retry_dead(delivery_ids: list[int] | None = None) -> int:
     count = db.session.execute(
         query.values(status="pending", next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
     ).rowcount
-    db.session.commit()
     return count

@@ -14,8 +14,9 @@ webhooks, and however many taps or tabs:
   the account row: the first one moves the money, every later one changes nothing.
 * Webhook events are stored by id under a unique constraint before they are acted on.
 
-The functions that call Stripe commit their own transactions around the call: a database
-transaction must never stay open while waiting on the network.
+A database transaction never stays open while waiting on Stripe: the functions that call it
+commit first (``commit_before_external_call``), and the request (or CLI command) commits the
+outcome at its end, like everything else (portal/database.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.orm import lazyload
 
 from portal import audit
 from portal.access.snapshot import AccountSnapshot
+from portal.database import commit_before_external_call
 from portal.extensions import db
 from portal.models import Account, Payment, ProcessedStripeEvent
 from portal.models.types import utcnow
@@ -171,8 +173,21 @@ class SubmitResult:
     qr_image_url: str | None = None
 
 
+class _NotReserved(Exception):
+    pass
+
+
 def _reserve(payment: Payment) -> bool:
     """Move created → pending and reserve the amount, atomically. False if already sent."""
+    try:
+        with db.session.begin_nested():  # both changes, or neither
+            _reserve_or_raise(payment)
+    except _NotReserved:
+        return False
+    return True
+
+
+def _reserve_or_raise(payment: Payment) -> None:
     reserved = db.session.execute(
         update(Account)
         .where(Account.id == payment.account_id, Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
@@ -180,23 +195,23 @@ def _reserve(payment: Payment) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount
     if reserved != 1:
-        return False
+        raise _NotReserved
     sent = db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == "created")
         .values(status="pending", submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    return sent == 1
+    if sent != 1:
+        raise _NotReserved
 
 
 def submit(
     payment: Payment, *, payment_method_ref: str | None, return_url: str | None, actor_id: object = None
 ) -> SubmitResult:
-    """Send an attempt to Stripe once. Commits before and after the call."""
+    """Send an attempt to Stripe once. Commits the reservation before the call."""
     payment_id = payment.id
     if not _reserve(payment):
-        db.session.rollback()
         payment = db.session.get(Payment, payment_id, populate_existing=True)
         if payment.status == "created":
             # Could not reserve: the amount is no longer payable (another tab paid first).
@@ -204,7 +219,9 @@ def submit(
         return SubmitResult(payment)  # a double tap: already on its way, nothing more to send
     payment.payment_method_ref = payment_method_ref
     audit.record("payment.submitted", actor_type="borrower", actor_id=actor_id, subject=payment, method=payment.method)
-    db.session.commit()
+    # From here on the payment is pending with its amount reserved, whatever Stripe answers
+    # or if it never does: committed before asking.
+    commit_before_external_call("Stripe: create the payment intent")
 
     params = intent_params(
         amount=payment.amount_minor,
@@ -218,7 +235,6 @@ def submit(
         intent = gateway().create_intent(params, payment.idempotency_key)
     except PaymentDeclined as declined:
         record_failure(payment.id, declined.code, source="charge")
-        db.session.commit()
         return SubmitResult(db.session.get(Payment, payment_id))
     except ProviderUnavailable as exc:
         # The outcome is unknown: the money may or may not have moved. The payment stays
@@ -227,13 +243,11 @@ def submit(
         payment = db.session.get(Payment, payment_id, populate_existing=True)
         payment.provider_status = "unreachable"
         audit.record("payment.provider_unreachable", actor_type="system", subject=payment)
-        db.session.commit()
         return SubmitResult(payment)
 
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     payment.provider_reference = intent.id
     apply_intent(payment, intent, source="submit")
-    db.session.commit()
     return SubmitResult(
         payment,
         client_secret=intent.client_secret if intent.status == "requires_action" else None,
@@ -509,13 +523,16 @@ def sync(payment: Payment) -> Payment:
     """Ask Stripe about a pending payment (the return page, a refresh, reconciliation)."""
     if payment.status != "pending" or not payment.provider_reference:
         return payment
+    payment_id, reference = payment.id, payment.provider_reference
+    commit_before_external_call("Stripe: read the payment intent")
     try:
-        intent = gateway().retrieve_intent(payment.provider_reference)
+        intent = gateway().retrieve_intent(reference)
     except ProviderUnavailable:
-        return payment
+        return db.session.get(Payment, payment_id)
+    payment = db.session.get(Payment, payment_id)
     apply_intent(payment, intent, source="sync")
-    db.session.commit()
-    return db.session.get(Payment, payment.id, populate_existing=True)
+    db.session.flush()
+    return db.session.get(Payment, payment_id, populate_existing=True)
 
 
 def stale_payments(now: datetime | None = None) -> list[Payment]:

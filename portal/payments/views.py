@@ -7,8 +7,8 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 
 from portal.accounts.service import own_account
-from portal.database import read_only
-from portal.extensions import csrf, db, limiter
+from portal.database import abandon_request, get_without_transaction
+from portal.extensions import csrf, limiter
 from portal.money import MoneyError, format_money, parse_major
 from portal.payments import service
 from portal.payments.forms import AmountForm, MethodForm
@@ -45,16 +45,25 @@ def _problem_text(refused: service.PaymentRefused, account) -> str:
     return str(message) % values
 
 
-@bp.route("/accounts/<int:account_id>/pay", methods=["GET", "POST"])
-@read_only
+def _amount_page(account, form, status: int = 200):
+    context = {"account": account, "form": form, "minimum": service.minimum_amount(account)}
+    return render_template("payments/choose.html", **context), status
+
+
+@bp.get("/accounts/<int:account_id>/pay")
+@get_without_transaction
 @login_required
 def choose_amount(account_id: int):
+    return _amount_page(_account_or_404(account_id), AmountForm())
+
+
+@bp.post("/accounts/<int:account_id>/pay")
+@login_required
+def choose_amount_submit(account_id: int):
     account = _account_or_404(account_id)
     form = AmountForm()
-    context = {"account": account, "form": form, "minimum": service.minimum_amount(account)}
-    if request.method == "GET" or not form.validate():
-        status = 400 if request.method == "POST" else 200
-        return render_template("payments/choose.html", **context), status
+    if not form.validate():
+        return _amount_page(account, form, 400)
     try:
         if form.choice.data == "other":
             amount, purpose = parse_major(form.amount.data, account.currency), "other"
@@ -64,12 +73,11 @@ def choose_amount(account_id: int):
     except MoneyError as error:
         refused = service.PaymentRefused(error.code)
         form.amount.errors.append(_problem_text(refused, account))
-        return render_template("payments/choose.html", **context), 400
+        return _amount_page(account, form, 400)
     except service.PaymentRefused as refused:
         target = form.amount.errors if refused.code in AMOUNT_PROBLEMS else form.form_errors
         target.append(_problem_text(refused, account))
-        return render_template("payments/choose.html", **context), 400
-    db.session.commit()
+        return _amount_page(account, form, 400)
     return redirect(url_for("payments.show", public_id=payment.public_id), code=303)
 
 
@@ -179,8 +187,7 @@ def stripe_webhook():
     except (InvalidWebhook, KeyError, TypeError, AttributeError) as exc:
         # Signed but not shaped like the events we handle: change nothing, say so, and let
         # Stripe's retries and our logs bring it to someone's attention.
-        db.session.rollback()
+        abandon_request()
         current_app.logger.error("malformed Stripe event %s: %s", event.get("id"), exc)
         return jsonify(error="malformed event"), 400
-    db.session.commit()
     return jsonify(received=True, outcome=outcome)
