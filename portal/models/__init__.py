@@ -3,6 +3,7 @@
 from portal.models.account import ACCOUNT_STATUSES, Account
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
+from portal.models.contact import ContactPause, PauseReason
 from portal.models.integration import SCOPES, ApiClient, IdempotentRequest, OutboxDelivery, OutboxEvent
 from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession
@@ -19,6 +20,8 @@ __all__ = [
     "OutboxEvent",
     "AuditEvent",
     "Borrower",
+    "ContactPause",
+    "PauseReason",
     "BorrowerSession",
     "Lender",
     "PAYMENT_STATUSES",
