@@ -13,8 +13,12 @@ def mark_database_unavailable() -> None:
     g.database_unavailable = True
 
 
+def database_reachable() -> bool:
+    return not g.get("database_unavailable")
+
+
 def signed_in():
     """Flask-Login's user when someone is signed in, else None."""
-    if g.get("database_unavailable"):
+    if not database_reachable():
         return None
     return current_user if current_user.is_authenticated else None

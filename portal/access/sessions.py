@@ -16,6 +16,7 @@ from portal.database import reading_connection
 from portal.extensions import db
 from portal.models import Borrower, BorrowerSession
 from portal.models.types import utcnow
+from portal.viewer import database_reachable
 
 LAST_SEEN = "seen"
 # Rewriting the cookie on every request costs bytes; a 30-second resolution is plenty.
@@ -65,7 +66,13 @@ def end(user: SignedIn | None) -> None:
 
 
 def load(token: str) -> SignedIn | None:
-    """The live session of this token, with its borrower, lender and accounts, or None."""
+    """The live session of this token, with its borrower, lender and accounts, or None.
+
+    None as well while the database is known to be unreachable: the "busy" page then renders
+    for an anonymous visitor (Flask-Login puts the user into every template's context).
+    """
+    if not database_reachable():
+        return None
     return snapshot.read(reading_connection(), token, _hash(token))
 
 
