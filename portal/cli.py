@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from portal.database import command_transaction
 from portal.extensions import db
+from portal.i18n import LOCALES
+from portal.models import LINK_LIFETIME_DAYS
 
 
 def _create_app(*_args):
@@ -94,11 +96,14 @@ def _find_account(account_number: str, lender_code: str | None):
 @click.option("--lender", "lender_code", help="Lender code, if the number is not unique.")
 @click.option(
     "--lang",
-    type=click.Choice(["zh_Hans", "zh_Hant", "en"]),
+    type=click.Choice(LOCALES),
     help="Language the page opens in (default: the borrower's own).",
 )
 @click.option(
-    "--expires-days", type=click.IntRange(1, 90), default=None, help="Days until the link stops working (default 14)."
+    "--expires-days",
+    type=click.IntRange(LINK_LIFETIME_DAYS.start, LINK_LIFETIME_DAYS.stop - 1),
+    default=None,
+    help="Days until the link stops working (default: LINK_DEFAULT_EXPIRY_DAYS).",
 )
 @with_appcontext
 @transactional

@@ -19,6 +19,7 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from portal import i18n
+from portal.models import AccountStatus, PaymentStatus
 from portal.money import format_money
 from portal.viewer import signed_in
 
@@ -235,6 +236,9 @@ def init_app(app: Flask) -> None:
         current_locale=rendering_locale,
         current_address=current_address,
         signed_in=signed_in,
+        # The vocabularies, so that templates compare with members, never retyped strings.
+        AccountStatus=AccountStatus,
+        PaymentStatus=PaymentStatus,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=i18n.HTML_LANG,
     )

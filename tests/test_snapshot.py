@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from portal.access import sessions
-from portal.access.snapshot import AccountSnapshot, LenderSnapshot
+from portal.signed_in import AccountSnapshot, LenderSnapshot
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from portal import audit
 from portal.access import throttle
 from portal.extensions import db
-from portal.models import Account, Borrower, ReminderLink
+from portal.models import LINK_LIFETIME_DAYS, Account, Borrower, LinkChannel, ReminderLink, SignInMethod
 from portal.models.types import utcnow
 from portal.outbox.events import emit
 
@@ -31,14 +31,14 @@ def create_link(
     *,
     locale: str | None = None,
     expires_days: int | None = None,
-    channel: str = "sms",
+    channel: LinkChannel = LinkChannel.SMS,
     actor_type: str = "system",
     actor_id: object = None,
 ) -> tuple[ReminderLink, str]:
     """Mint a reminder link; return it with its code, which exists nowhere else afterwards."""
     days = expires_days or current_app.config["LINK_DEFAULT_EXPIRY_DAYS"]
-    if days < 1 or days > 90:
-        raise ValueError("a link lasts between 1 and 90 days")
+    if days not in LINK_LIFETIME_DAYS:
+        raise ValueError(f"a link lasts between {LINK_LIFETIME_DAYS.start} and {LINK_LIFETIME_DAYS.stop - 1} days")
     code = secrets.token_urlsafe(CODE_BYTES)
     link = ReminderLink(
         code_hash=hash_code(code),
@@ -166,7 +166,7 @@ def _verify(
     id_last4: str,
     ip: str,
     *,
-    method: str,
+    method: SignInMethod,
     subject,
 ) -> Verification:
     locked = _lock_in_force(account_key, ip)
@@ -205,7 +205,9 @@ def _verify(
 
 def verify_link(link: ReminderLink, date_of_birth: date, id_last4: str, ip: str) -> Verification:
     account = link.account
-    return _verify(_account_key(account), account.borrower, date_of_birth, id_last4, ip, method="link", subject=link)
+    return _verify(
+        _account_key(account), account.borrower, date_of_birth, id_last4, ip, method=SignInMethod.LINK, subject=link
+    )
 
 
 def verify_account_number(account_number: str, date_of_birth: date, id_last4: str, ip: str) -> Verification:
@@ -218,7 +220,13 @@ def verify_account_number(account_number: str, date_of_birth: date, id_last4: st
     )
     key = _account_key(account) if account else f"?:{account_number}"
     return _verify(
-        key, account.borrower if account else None, date_of_birth, id_last4, ip, method="sign_in", subject=account
+        key,
+        account.borrower if account else None,
+        date_of_birth,
+        id_last4,
+        ip,
+        method=SignInMethod.SIGN_IN,
+        subject=account,
     )
 
 

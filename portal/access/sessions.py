@@ -10,12 +10,11 @@ from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import update
 
-from portal.access import snapshot
-from portal.access.snapshot import SignedIn
 from portal.database import reading_connection
 from portal.extensions import db
 from portal.models import Borrower, BorrowerSession
 from portal.models.types import utcnow
+from portal.signed_in import SignedIn, read_signed_in
 from portal.viewer import database_reachable
 
 LAST_SEEN = "seen"
@@ -73,7 +72,7 @@ def load(token: str) -> SignedIn | None:
     """
     if not database_reachable():
         return None
-    return snapshot.read(reading_connection(), token, _hash(token))
+    return read_signed_in(reading_connection(), token, _hash(token))
 
 
 def init_app(app: Flask, login_manager: LoginManager) -> None:

@@ -21,6 +21,7 @@ from portal.access.forms import LanguageForm, SignInForm, SignOutForm, VerifyFor
 from portal.database import get_without_transaction
 from portal.extensions import limiter
 from portal.i18n import LOCALE_COOKIE
+from portal.models import SignInMethod
 from portal.security import use_referrer_policy
 
 bp = Blueprint("access", __name__)
@@ -102,7 +103,7 @@ def verify_submit():
     if not form.validate():
         return render_template("access/verify.html", form=form, lender=lender), 400
     result = service.verify_link(link, form.date_of_birth.date, form.id_last4.data, _client_ip())
-    return _finish_verification(result, "link", "access/verify.html", form, lender=lender)
+    return _finish_verification(result, SignInMethod.LINK, "access/verify.html", form, lender=lender)
 
 
 @bp.get("/sign-in")
@@ -120,7 +121,7 @@ def sign_in_submit():
     result = service.verify_account_number(
         form.account_number.data, form.date_of_birth.date, form.id_last4.data, _client_ip()
     )
-    return _finish_verification(result, "sign_in", "access/sign_in.html", form)
+    return _finish_verification(result, SignInMethod.SIGN_IN, "access/sign_in.html", form)
 
 
 def _finish_verification(result: service.Verification, method: str, template: str, form, **context):

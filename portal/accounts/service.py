@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from portal.access.snapshot import AccountSnapshot, BorrowerSnapshot
+from portal.signed_in import AccountSnapshot, BorrowerSnapshot
 
 
 def accounts_of(borrower: BorrowerSnapshot) -> list[AccountSnapshot]:
     """The borrower's accounts, most overdue first.
 
-    The signed-in snapshot (access/snapshot.py) already holds them: no query on a borrower page.
+    The signed-in read model (portal/signed_in.py) already holds them: no query on a borrower page.
     """
     return sorted(borrower.accounts, key=lambda account: (-account.days_past_due, account.id))
 
@@ -19,8 +19,3 @@ def overdue_totals(accounts: list[AccountSnapshot]) -> list[tuple[str, int]]:
     for account in accounts:
         totals[account.currency] = totals.get(account.currency, 0) + account.overdue_minor
     return list(totals.items())
-
-
-def own_account(borrower: BorrowerSnapshot, account_id: int) -> AccountSnapshot | None:
-    """An account of this borrower, or None: another borrower's account does not exist here."""
-    return next((account for account in borrower.accounts if account.id == account_id), None)

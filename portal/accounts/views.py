@@ -4,17 +4,19 @@ from flask_login import current_user, login_required
 
 from portal.accounts import service
 from portal.database import get_without_transaction
+from portal.models import AccountStatus
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
+from portal.signed_in import own_account
 
 bp = Blueprint("accounts", __name__)
 
 STATUS_LABELS = {
-    "overdue": _l("Overdue"),
-    "in_plan": _l("On a repayment plan"),
-    "disputed": _l("Being checked after you raised a dispute"),
-    "settled": _l("Settled"),
-    "closed": _l("Closed"),
+    AccountStatus.OVERDUE: _l("Overdue"),
+    AccountStatus.IN_PLAN: _l("On a repayment plan"),
+    AccountStatus.DISPUTED: _l("Being checked after you raised a dispute"),
+    AccountStatus.SETTLED: _l("Settled"),
+    AccountStatus.CLOSED: _l("Closed"),
 }
 FEATURE_TITLES = {
     "plan": _l("Propose a repayment plan"),
@@ -43,7 +45,7 @@ def dashboard():
 @get_without_transaction
 @login_required
 def account(account_id: int):
-    found = service.own_account(current_user.borrower, account_id)
+    found = own_account(current_user.borrower, account_id)
     if found is None:
         abort(404)
     return render_template(

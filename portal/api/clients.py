@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal import audit
 from portal.extensions import db
-from portal.models import SCOPES, ApiClient, Lender
+from portal.models import ApiClient, ApiScope, Lender
 from portal.models.types import utcnow
 
 TOKEN_PREFIX = "spk"  # noqa: S105 - a public marker that starts every token, not a secret
@@ -24,9 +24,9 @@ def create_client(
     name: str, lender: Lender, scopes: list[str], webhook_url: str | None = None
 ) -> tuple[ApiClient, str]:
     """Create a client; return it with its bearer token, which is never stored or shown again."""
-    unknown = set(scopes) - set(SCOPES)
+    unknown = set(scopes) - set(ApiScope)
     if unknown or not scopes:
-        raise ValueError(f"scopes must be among {', '.join(SCOPES)}")
+        raise ValueError(f"scopes must be among {', '.join(ApiScope)}")
     key_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     client = ApiClient(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from portal.i18n import LOCALES
+from portal.models import LINK_LIFETIME_DAYS, LinkChannel
 from portal.outbox.events import CATALOGUE
 
 AMOUNT = {
@@ -26,7 +28,7 @@ ACCOUNT_FIELDS = {
     "overdue_amount": {**AMOUNT, "description": "Must equal principal + interest + penalty_interest + fees."},
     "due_date": DATE,
     "days_past_due": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
-    "locale": {"type": "string", "enum": ["zh_Hans", "zh_Hant", "en"]},
+    "locale": {"type": "string", "enum": list(LOCALES)},
     "timezone": {"type": "string", "examples": ["Asia/Shanghai"]},
 }
 REQUIRED = [
@@ -231,9 +233,13 @@ def document() -> dict:
                     "required": ["account_number"],
                     "properties": {
                         "account_number": {"type": "string"},
-                        "lang": {"type": "string", "enum": ["zh_Hans", "zh_Hant", "en"]},
-                        "expires_in_days": {"type": "integer", "minimum": 1, "maximum": 90},
-                        "channel": {"type": "string", "enum": ["sms", "email", "app", "letter"]},
+                        "lang": {"type": "string", "enum": list(LOCALES)},
+                        "expires_in_days": {
+                            "type": "integer",
+                            "minimum": LINK_LIFETIME_DAYS.start,
+                            "maximum": LINK_LIFETIME_DAYS.stop - 1,
+                        },
+                        "channel": {"type": "string", "enum": list(LinkChannel)},
                     },
                 },
                 "ReminderLink": {

@@ -17,8 +17,9 @@ from portal.api.openapi import document
 from portal.api.problems import ApiProblem, for_status, problem_response
 from portal.database import abandon_request
 from portal.extensions import csrf, db, limiter
+from portal.i18n import LOCALES
 from portal.imports.service import COLUMNS, check_consistency, upsert, validate_row
-from portal.models import Account, IdempotentRequest
+from portal.models import LINK_LIFETIME_DAYS, Account, IdempotentRequest, LinkChannel
 from portal.money import format_major_plain
 from portal.outbox.events import feed
 
@@ -320,15 +321,20 @@ def create_reminder_link():
     number = body.get("account_number")
     lang = body.get("lang")
     days = body.get("expires_in_days", None)
-    channel = body.get("channel", "sms")
+    channel = body.get("channel", LinkChannel.SMS)
     if not isinstance(number, str) or not number:
         errors.append({"pointer": "/account_number", "detail": "is required"})
-    if lang is not None and lang not in ("zh_Hans", "zh_Hant", "en"):
-        errors.append({"pointer": "/lang", "detail": "must be zh_Hans, zh_Hant or en"})
-    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 90):
-        errors.append({"pointer": "/expires_in_days", "detail": "must be a whole number from 1 to 90"})
-    if channel not in ("sms", "email", "app", "letter"):
-        errors.append({"pointer": "/channel", "detail": "must be sms, email, app or letter"})
+    if lang is not None and lang not in LOCALES:
+        errors.append({"pointer": "/lang", "detail": f"must be one of {', '.join(LOCALES)}"})
+    if days is not None and (not isinstance(days, int) or isinstance(days, bool) or days not in LINK_LIFETIME_DAYS):
+        errors.append(
+            {
+                "pointer": "/expires_in_days",
+                "detail": f"must be a whole number from {LINK_LIFETIME_DAYS.start} to {LINK_LIFETIME_DAYS.stop - 1}",
+            }
+        )
+    if channel not in list(LinkChannel):
+        errors.append({"pointer": "/channel", "detail": f"must be one of {', '.join(LinkChannel)}"})
     if errors:
         _invalid(errors)
     account = db.session.execute(

@@ -1,31 +1,44 @@
 """All models, imported here so that Alembic and the app see one complete metadata."""
 
-from portal.models.account import ACCOUNT_STATUSES, Account
+from portal.models.account import Account, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.contact import ContactPause, PauseReason
-from portal.models.integration import SCOPES, ApiClient, IdempotentRequest, OutboxDelivery, OutboxEvent
+from portal.models.integration import (
+    ApiClient,
+    ApiScope,
+    DeliveryStatus,
+    IdempotentRequest,
+    OutboxDelivery,
+    OutboxEvent,
+)
 from portal.models.lender import Lender
-from portal.models.login_session import BorrowerSession
-from portal.models.payment import PAYMENT_STATUSES, Payment, ProcessedStripeEvent
-from portal.models.reminder_link import ReminderLink
+from portal.models.login_session import BorrowerSession, SignInMethod
+from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
+from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
 
 __all__ = [
-    "ACCOUNT_STATUSES",
-    "SCOPES",
+    "LINK_LIFETIME_DAYS",
     "Account",
+    "AccountStatus",
     "ApiClient",
-    "IdempotentRequest",
-    "OutboxDelivery",
-    "OutboxEvent",
+    "ApiScope",
     "AuditEvent",
     "Borrower",
-    "ContactPause",
-    "PauseReason",
     "BorrowerSession",
+    "ContactPause",
+    "DeliveryStatus",
+    "IdempotentRequest",
     "Lender",
-    "PAYMENT_STATUSES",
+    "LinkChannel",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "PauseReason",
     "Payment",
+    "PaymentMethod",
+    "PaymentPurpose",
+    "PaymentStatus",
     "ProcessedStripeEvent",
     "ReminderLink",
+    "SignInMethod",
 ]

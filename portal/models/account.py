@@ -1,17 +1,24 @@
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Date, ForeignKey, ForeignKeyConstraint, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
-ACCOUNT_STATUSES = ("overdue", "in_plan", "disputed", "settled", "closed")
+
+class AccountStatus(enum.StrEnum):
+    OVERDUE = "overdue"
+    IN_PLAN = "in_plan"  # an active repayment plan
+    DISPUTED = "disputed"  # the borrower disputed the debt; collection contact paused
+    SETTLED = "settled"  # nothing overdue any more
+    CLOSED = "closed"
 
 
 class AccountFigures:
     """What pages derive from an account's figures, for the ORM account and its snapshot alike
-    (portal/access/snapshot.py)."""
+    (portal/signed_in.py)."""
 
     __slots__ = ()
 
@@ -59,7 +66,7 @@ class Account(AccountFigures, db.Model):
     reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     due_date: Mapped[date] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="overdue")
+    status: Mapped[AccountStatus] = mapped_column(enum_column(AccountStatus, 16), default=AccountStatus.OVERDUE)
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)

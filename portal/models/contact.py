@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
 class PauseReason(enum.StrEnum):
@@ -18,17 +18,6 @@ class PauseReason(enum.StrEnum):
     DISPUTE = "dispute"  # the borrower disputed the debt: no contact until it is answered
     URGENT_COMPLAINT = "urgent_complaint"  # threats, violence or third-party contact reported
     BORROWER_REQUEST = "borrower_request"  # a stop request where the jurisdiction grants it
-
-
-def enum_column(enum_class: type[enum.StrEnum], length: int = 32) -> Enum:
-    """A StrEnum stored as its value in a VARCHAR (no database enum type to migrate)."""
-    return Enum(
-        enum_class,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-    )
 
 
 class ContactPause(db.Model):

@@ -1,14 +1,25 @@
 """Upstream systems: API clients, idempotent requests, and the outbox of events for them."""
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
-SCOPES = ("accounts:write", "links:write", "events:read")
+
+class ApiScope(enum.StrEnum):
+    ACCOUNTS_WRITE = "accounts:write"
+    LINKS_WRITE = "links:write"
+    EVENTS_READ = "events:read"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its next attempt
+    DELIVERED = "delivered"
+    DEAD = "dead"  # retried for RETRY_FOR without success; an administrator decides
 
 
 class ApiClient(db.Model):
@@ -79,7 +90,9 @@ class OutboxDelivery(db.Model):
     # Copied from the event so "is an earlier event of this account still undelivered?" is
     # one indexed lookup.
     account_id: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, 16), default=DeliveryStatus.PENDING, index=True
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # Retries stop here (three days after the event, or after an administrator's retry).

@@ -1,16 +1,33 @@
+import enum
 from datetime import datetime
 
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
-# created: chosen, nothing sent to Stripe yet, nothing reserved.
-# pending: the amount is reserved on the account and Stripe has (or may have) the intent.
-# succeeded / failed / refunded: final, except that a succeeded payment can be refunded.
-PAYMENT_STATUSES = ("created", "pending", "succeeded", "failed", "refunded")
-PURPOSES = ("overdue_full", "instalment", "other")
+
+class PaymentStatus(enum.StrEnum):
+    CREATED = "created"  # chosen, nothing sent to Stripe yet, nothing reserved
+    PENDING = "pending"  # the amount is reserved on the account; Stripe has (or may have) the intent
+    SUCCEEDED = "succeeded"  # final, except that it can be refunded
+    FAILED = "failed"  # final, except that a late success from Stripe still counts
+    REFUNDED = "refunded"  # all of it
+
+
+class PaymentPurpose(enum.StrEnum):
+    OVERDUE_FULL = "overdue_full"
+    INSTALMENT = "instalment"
+    OTHER = "other"
+
+
+class PaymentMethod(enum.StrEnum):
+    """Stripe payment method types the portal can offer."""
+
+    CARD = "card"
+    ALIPAY = "alipay"
+    WECHAT_PAY = "wechat_pay"
 
 
 class Payment(db.Model):
@@ -22,9 +39,11 @@ class Payment(db.Model):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    purpose: Mapped[str] = mapped_column(String(16))
-    method: Mapped[str] = mapped_column(String(16), default="card")
-    status: Mapped[str] = mapped_column(String(16), default="created", index=True)
+    purpose: Mapped[PaymentPurpose] = mapped_column(enum_column(PaymentPurpose, 16))
+    method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod, 16), default=PaymentMethod.CARD)
+    status: Mapped[PaymentStatus] = mapped_column(
+        enum_column(PaymentStatus, 16), default=PaymentStatus.CREATED, index=True
+    )
     # Passed to Stripe with every call for this attempt: a retry can never charge twice.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)

@@ -1,10 +1,23 @@
+import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
+
+# How long a reminder link may work, in days (the API, the CLI and the service all check this).
+LINK_LIFETIME_DAYS = range(1, 91)
+
+
+class LinkChannel(enum.StrEnum):
+    """How the reminder carrying the link was sent."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    APP = "app"
+    LETTER = "letter"
 
 
 class ReminderLink(db.Model):
@@ -13,7 +26,7 @@ class ReminderLink(db.Model):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(16), default="sms")
+    channel: Mapped[LinkChannel] = mapped_column(enum_column(LinkChannel, 16), default=LinkChannel.SMS)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

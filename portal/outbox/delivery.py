@@ -33,7 +33,7 @@ from sqlalchemy.orm import aliased
 
 from portal.database import commit_before_external_call
 from portal.extensions import db
-from portal.models import OutboxDelivery
+from portal.models import DeliveryStatus, OutboxDelivery
 from portal.models.types import utcnow
 from portal.outbox.events import RETRY_FOR
 
@@ -109,13 +109,13 @@ def _claim(now: datetime, limit: int) -> list[int]:
             earlier.client_id == OutboxDelivery.client_id,
             earlier.account_id == OutboxDelivery.account_id,
             earlier.event_id < OutboxDelivery.event_id,
-            earlier.status == "pending",
+            earlier.status == DeliveryStatus.PENDING,
         )
     )
     query = (
         select(OutboxDelivery.id)
         .where(
-            OutboxDelivery.status == "pending",
+            OutboxDelivery.status == DeliveryStatus.PENDING,
             OutboxDelivery.next_attempt_at <= now,
             (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
             ~blocked,
@@ -224,14 +224,14 @@ def deliver_due(now: datetime | None = None, limit: int = 100, clock: Callable[[
         delivery.attempts += 1
         delivery.locked_until = None
         if error is None:
-            delivery.status = "delivered"
+            delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = now
             delivery.last_error = None
             result.delivered += 1
         else:
             delivery.last_error = error
             if now >= delivery.give_up_at:
-                delivery.status = "dead"
+                delivery.status = DeliveryStatus.DEAD
                 result.dead += 1
                 log.error("outbox: gave up on %s to %s: %s", delivery.event.event_id, delivery.client.name, error)
             else:
@@ -254,18 +254,18 @@ def run(stop: Callable[[], bool], idle_seconds: float = 1.0) -> None:
 def dead_letters() -> list[OutboxDelivery]:
     return list(
         db.session.execute(
-            select(OutboxDelivery).where(OutboxDelivery.status == "dead").order_by(OutboxDelivery.id)
+            select(OutboxDelivery).where(OutboxDelivery.status == DeliveryStatus.DEAD).order_by(OutboxDelivery.id)
         ).scalars()
     )
 
 
 def retry_dead(delivery_ids: list[int] | None = None) -> int:
     """Put dead deliveries back in the queue (after the receiver is fixed)."""
-    query = update(OutboxDelivery).where(OutboxDelivery.status == "dead")
+    query = update(OutboxDelivery).where(OutboxDelivery.status == DeliveryStatus.DEAD)
     if delivery_ids:
         query = query.where(OutboxDelivery.id.in_(delivery_ids))
     now = utcnow()
     count = db.session.execute(
-        query.values(status="pending", next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
+        query.values(status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
     ).rowcount
     return count

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import stripe
 from flask import current_app
 
+from portal.models import PaymentMethod
+
 # Stripe's own default tolerance for webhook timestamps: a replayed old signature fails.
 WEBHOOK_TOLERANCE_SECONDS = 300
 
@@ -81,12 +83,12 @@ def intent_params(
         "payment_method_types": [method],
         "confirm": True,
     }
-    if method == "card":
+    if method == PaymentMethod.CARD:
         params["payment_method"] = payment_method
-    elif method == "alipay":
+    elif method == PaymentMethod.ALIPAY:
         params["payment_method_data"] = {"type": "alipay"}
         params["return_url"] = return_url
-    elif method == "wechat_pay":
+    elif method == PaymentMethod.WECHAT_PAY:
         params["payment_method_data"] = {"type": "wechat_pay"}
         params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
     else:

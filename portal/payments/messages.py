@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
+from portal.models import PaymentMethod, PaymentStatus
+
 AMOUNT_PROBLEMS = {
     "missing": _l("Enter the amount you want to pay, for example 500.00."),
     "malformed": _l("Enter the amount in numbers only, for example 500.00."),
@@ -33,13 +35,15 @@ FAILURE_REASONS = {
 }
 GENERIC_FAILURE = _l("The payment could not be completed.")
 PAYMENT_LABELS = {
-    "created": _l("Not started"),
-    "pending": _l("Being confirmed"),
-    "succeeded": _l("Paid"),
-    "failed": _l("Did not go through"),
-    "refunded": _l("Refunded"),
+    PaymentStatus.CREATED: _l("Not started"),
+    PaymentStatus.PENDING: _l("Being confirmed"),
+    PaymentStatus.SUCCEEDED: _l("Paid"),
+    PaymentStatus.FAILED: _l("Did not go through"),
+    PaymentStatus.REFUNDED: _l("Refunded"),
 }
+# Only the wallets: cards have a page of their own.
+WALLET_NAMES_COVER = (PaymentMethod.ALIPAY, PaymentMethod.WECHAT_PAY)
 WALLET_NAMES = {
-    "alipay": _l("Pay with Alipay"),
-    "wechat_pay": _l("Pay with WeChat Pay"),
+    PaymentMethod.ALIPAY: _l("Pay with Alipay"),
+    PaymentMethod.WECHAT_PAY: _l("Pay with WeChat Pay"),
 }

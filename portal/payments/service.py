@@ -31,19 +31,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from portal import audit
-from portal.access.snapshot import AccountSnapshot
 from portal.database import commit_before_external_call
 from portal.extensions import db
-from portal.models import Account, Payment, ProcessedStripeEvent
+from portal.models import (
+    Account,
+    AccountStatus,
+    Payment,
+    PaymentMethod,
+    PaymentPurpose,
+    PaymentStatus,
+    ProcessedStripeEvent,
+)
 from portal.models.types import utcnow
 from portal.outbox.events import emit
 from portal.payments.gateway import Intent, InvalidWebhook, PaymentDeclined, ProviderUnavailable, gateway, intent_params
+from portal.signed_in import LoanAccount
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
 # WeChat Pay present in CNY here; cards in any currency the account settles).
-METHOD_CURRENCIES = {"card": None, "alipay": {"CNY"}, "wechat_pay": {"CNY"}}
+METHOD_CURRENCIES = {PaymentMethod.CARD: None, PaymentMethod.ALIPAY: {"CNY"}, PaymentMethod.WECHAT_PAY: {"CNY"}}
 # Statuses that hold a reservation on the account.
-IN_FLIGHT = ("pending",)
+IN_FLIGHT = (PaymentStatus.PENDING,)
 
 
 class PaymentRefused(Exception):
@@ -88,7 +96,7 @@ def allocate(account: Account, amount: int) -> Allocation:
     return Allocation(excess=remaining, **parts)
 
 
-def minimum_amount(account: Account | AccountSnapshot) -> int:
+def minimum_amount(account: LoanAccount) -> int:
     """The smallest "other amount": the lower of a share of the overdue amount and a fixed
     sum, rounded up to a whole minor unit, and never more than what can be paid."""
     lender = account.lender
@@ -96,7 +104,7 @@ def minimum_amount(account: Account | AccountSnapshot) -> int:
     return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
 
 
-def available_methods(account: Account | AccountSnapshot) -> list[str]:
+def available_methods(account: LoanAccount) -> list[str]:
     configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
     return [
         m
@@ -105,7 +113,7 @@ def available_methods(account: Account | AccountSnapshot) -> list[str]:
     ]
 
 
-def check_amount(account: Account | AccountSnapshot, amount: int) -> None:
+def check_amount(account: LoanAccount, amount: int) -> None:
     if account.payable_minor <= 0:
         raise PaymentRefused("in_flight" if account.reserved_minor else "nothing_due")
     if amount <= 0:
@@ -117,7 +125,12 @@ def check_amount(account: Account | AccountSnapshot, amount: int) -> None:
 
 
 def start_payment(
-    account: Account | AccountSnapshot, amount: int, purpose: str, method: str = "card", *, actor_id: object = None
+    account: LoanAccount,
+    amount: int,
+    purpose: PaymentPurpose,
+    method: PaymentMethod = PaymentMethod.CARD,
+    *,
+    actor_id: object = None,
 ) -> Payment:
     """Record the borrower's choice. Nothing is reserved or sent yet (the caller commits).
 
@@ -153,7 +166,7 @@ def start_payment(
 
 def choose_method(payment: Payment, method: str) -> None:
     """Switch an attempt that has not been sent yet to another available method."""
-    if payment.status != "created" or method not in available_methods(payment.account):
+    if payment.status != PaymentStatus.CREATED or method not in available_methods(payment.account):
         raise PaymentRefused("method_unavailable")
     payment.method = method
 
@@ -198,8 +211,8 @@ def _reserve_or_raise(payment: Payment) -> None:
         raise _NotReserved
     sent = db.session.execute(
         update(Payment)
-        .where(Payment.id == payment.id, Payment.status == "created")
-        .values(status="pending", submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATED)
+        .values(status=PaymentStatus.PENDING, submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if sent != 1:
@@ -213,7 +226,7 @@ def submit(
     payment_id = payment.id
     if not _reserve(payment):
         payment = db.session.get(Payment, payment_id, populate_existing=True)
-        if payment.status == "created":
+        if payment.status == PaymentStatus.CREATED:
             # Could not reserve: the amount is no longer payable (another tab paid first).
             raise PaymentRefused("in_flight")
         return SubmitResult(payment)  # a double tap: already on its way, nothing more to send
@@ -270,7 +283,7 @@ def apply_intent(payment: Payment, intent: Intent, *, source: str) -> None:
         )
         return
     payment.provider_status = intent.status
-    if intent.status == "succeeded":
+    if intent.status == "succeeded":  # Stripe's vocabulary
         record_success(payment.id, source=source)
     elif intent.status in ("requires_payment_method", "canceled"):
         record_failure(payment.id, intent.failure_code or intent.status, source=source)
@@ -311,11 +324,11 @@ def _payment_data(payment: Payment, account: Account) -> dict:
 
 
 def _set_account_status(account: Account) -> None:
-    if account.overdue_minor == 0 and account.status == "overdue":
-        account.status = "settled"
+    if account.overdue_minor == 0 and account.status == AccountStatus.OVERDUE:
+        account.status = AccountStatus.SETTLED
         emit("account.settled", lender_id=account.lender_id, account=account)
-    elif account.overdue_minor > 0 and account.status == "settled":
-        account.status = "overdue"
+    elif account.overdue_minor > 0 and account.status == AccountStatus.SETTLED:
+        account.status = AccountStatus.OVERDUE
 
 
 def _move(payment_id: int, from_statuses: tuple[str, ...], **values):
@@ -342,7 +355,9 @@ def _move(payment_id: int, from_statuses: tuple[str, ...], **values):
 
 def record_success(payment_id: int, *, source: str) -> bool:
     """Apply a succeeded payment to the account, once. Returns False if it already was."""
-    moved = _move(payment_id, ("created", "pending", "failed"), status="succeeded")
+    moved = _move(
+        payment_id, (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.FAILED), status=PaymentStatus.SUCCEEDED
+    )
     if moved is None:
         return False
     payment, account = moved
@@ -375,7 +390,12 @@ def record_success(payment_id: int, *, source: str) -> bool:
 
 def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
     """Mark an attempt failed and release its reservation, once."""
-    moved = _move(payment_id, ("created", "pending"), status="failed", failure_code=(code or "failed")[:64])
+    moved = _move(
+        payment_id,
+        (PaymentStatus.CREATED, PaymentStatus.PENDING),
+        status=PaymentStatus.FAILED,
+        failure_code=(code or "failed")[:64],
+    )
     if moved is None:
         return False
     payment, account = moved
@@ -392,7 +412,7 @@ def record_failure(payment_id: int, code: str | None, *, source: str) -> bool:
 def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
     """Apply a (possibly partial, cumulative) refund: the debt it paid comes back."""
     payment, account = _lock(payment_id)
-    if payment.status not in ("succeeded", "refunded"):
+    if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
         # The refund proves the charge happened, whatever order the events came in.
         record_success(payment_id, source=source)
         payment, account = _lock(payment_id)
@@ -413,7 +433,7 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
         account.overdue_minor += back
         remaining -= back
     if payment.refunded_minor == payment.amount_minor:
-        payment.status = "refunded"
+        payment.status = PaymentStatus.REFUNDED
     _set_account_status(account)
     emit(
         "payment.refunded",
@@ -521,7 +541,7 @@ def handle_webhook(event: dict) -> str:
 
 def sync(payment: Payment) -> Payment:
     """Ask Stripe about a pending payment (the return page, a refresh, reconciliation)."""
-    if payment.status != "pending" or not payment.provider_reference:
+    if payment.status != PaymentStatus.PENDING or not payment.provider_reference:
         return payment
     payment_id, reference = payment.id, payment.provider_reference
     commit_before_external_call("Stripe: read the payment intent")
@@ -541,7 +561,7 @@ def stale_payments(now: datetime | None = None) -> list[Payment]:
     return list(
         db.session.execute(
             select(Payment)
-            .where(Payment.status == "pending", Payment.submitted_at < cutoff)
+            .where(Payment.status == PaymentStatus.PENDING, Payment.submitted_at < cutoff)
             .order_by(Payment.submitted_at)
         ).scalars()
     )
@@ -549,7 +569,7 @@ def stale_payments(now: datetime | None = None) -> list[Payment]:
 
 def reconcile(now: datetime | None = None) -> list[Payment]:
     """Re-read every stale payment from Stripe; return those still unresolved."""
-    return [p for p in (sync(p) for p in stale_payments(now)) if p.status == "pending"]
+    return [p for p in (sync(p) for p in stale_payments(now)) if p.status == PaymentStatus.PENDING]
 
 
 def own_payment(borrower, public_id: str) -> Payment | None:
@@ -559,12 +579,12 @@ def own_payment(borrower, public_id: str) -> Payment | None:
     ).scalar_one_or_none()
 
 
-def history(account: Account | AccountSnapshot) -> list[Payment]:
+def history(account: LoanAccount) -> list[Payment]:
     """Payments of an account a borrower should see: everything that reached Stripe."""
     return list(
         db.session.execute(
             select(Payment)
-            .where(Payment.account_id == account.id, Payment.status != "created")
+            .where(Payment.account_id == account.id, Payment.status != PaymentStatus.CREATED)
             .order_by(Payment.created_at.desc(), Payment.id.desc())
             # Every row's account is the one the page shows already: no join to it (and its lender).
             .options(lazyload(Payment.account))

@@ -6,15 +6,16 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, render_templ
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
-from portal.accounts.service import own_account
 from portal.database import abandon_request, get_without_transaction
 from portal.extensions import csrf, limiter
+from portal.models import PaymentPurpose, PaymentStatus
 from portal.money import MoneyError, format_money, parse_major
 from portal.payments import service
 from portal.payments.forms import AmountForm, MethodForm
 from portal.payments.gateway import InvalidWebhook, gateway
 from portal.payments.messages import AMOUNT_PROBLEMS, ATTEMPT_PROBLEMS, FAILURE_REASONS, GENERIC_FAILURE, WALLET_NAMES
 from portal.security import allow_csp
+from portal.signed_in import own_account
 
 bp = Blueprint("payments", __name__)
 
@@ -66,9 +67,9 @@ def choose_amount_submit(account_id: int):
         return _amount_page(account, form, 400)
     try:
         if form.choice.data == "other":
-            amount, purpose = parse_major(form.amount.data, account.currency), "other"
+            amount, purpose = parse_major(form.amount.data, account.currency), PaymentPurpose.OTHER
         else:
-            amount, purpose = account.payable_minor, "overdue_full"
+            amount, purpose = account.payable_minor, PaymentPurpose.OVERDUE_FULL
         payment = service.start_payment(account, amount, purpose, actor_id=current_user.borrower.id)
     except MoneyError as error:
         refused = service.PaymentRefused(error.code)
@@ -102,7 +103,7 @@ def _allow_stripe_on_this_page() -> None:
 def show(public_id: str):
     payment = service.sync(_payment_or_404(public_id))
     account = payment.account
-    if payment.status == "created":
+    if payment.status == PaymentStatus.CREATED:
         _allow_stripe_on_this_page()
         return render_template(
             "payments/card.html",
@@ -114,9 +115,9 @@ def show(public_id: str):
             stripe_js=_stripe_js_url(),
             publishable_key=current_app.config["STRIPE_PUBLISHABLE_KEY"],
         )
-    if payment.status == "pending":
+    if payment.status == PaymentStatus.PENDING:
         return render_template("payments/pending.html", payment=payment, account=account)
-    if payment.status == "failed":
+    if payment.status == PaymentStatus.FAILED:
         reason = FAILURE_REASONS.get(payment.failure_code, GENERIC_FAILURE)
         return render_template("payments/failed.html", payment=payment, account=account, reason=reason)
     return render_template("payments/receipt.html", payment=payment, account=account)

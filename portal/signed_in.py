@@ -1,4 +1,5 @@
-"""What a signed-in page knows about its borrower: read once, at the start of the request.
+"""The signed-in read model: what a borrower page knows about its borrower, read once, at the
+start of the request, and the one way pages reach an account (``own_account``).
 
 Every borrower page needs the sign-in session, the borrower, their lender and their accounts.
 They come in one SQL statement, as plain read-only objects rather than ORM instances: building
@@ -11,12 +12,52 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from typing import Protocol
 
 from flask_login import UserMixin
 from sqlalchemy import bindparam, select
 
 from portal.models import Account, Borrower, BorrowerSession, Lender
-from portal.models.account import AccountFigures
+from portal.models.account import AccountFigures, AccountStatus
+
+
+class LenderTerms(Protocol):
+    """What payments read from a lender: the ORM Lender and LenderSnapshot both have it."""
+
+    @property
+    def min_payment_basis_points(self) -> int: ...
+    @property
+    def min_payment_minor(self) -> int: ...
+    @property
+    def payment_methods(self) -> str: ...
+
+
+class LoanAccount(Protocol):
+    """An account as pages and payment rules read it: the ORM Account (inside a transaction,
+    locked when money moves) or the page's AccountSnapshot."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def account_number(self) -> str: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def principal_minor(self) -> int: ...
+    @property
+    def interest_minor(self) -> int: ...
+    @property
+    def penalty_interest_minor(self) -> int: ...
+    @property
+    def fees_minor(self) -> int: ...
+    @property
+    def overdue_minor(self) -> int: ...
+    @property
+    def reserved_minor(self) -> int: ...
+    @property
+    def payable_minor(self) -> int: ...
+    @property
+    def lender(self) -> LenderTerms: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +89,7 @@ class AccountSnapshot(AccountFigures):
     reserved_minor: int
     due_date: date
     days_past_due: int
-    status: str
+    status: AccountStatus
     last_synced_at: datetime
     # An account's lender is always its borrower's lender (one borrower record per lender).
     lender: LenderSnapshot
@@ -115,7 +156,7 @@ _AT_LENDER = _AT_BORROWER + len(_BORROWER)
 _AT_ACCOUNT = _AT_LENDER + len(_LENDER)
 
 
-def read(connection, token: str, token_hash: str) -> SignedIn | None:
+def read_signed_in(connection, token: str, token_hash: str) -> SignedIn | None:
     """The live session with this token hash and everything its pages show, or None."""
     rows = connection.execute(_STATEMENT, {"token_hash": token_hash}).all()
     if not rows:
@@ -127,3 +168,8 @@ def read(connection, token: str, token_hash: str) -> SignedIn | None:
     )  # outer join: maybe none
     borrower = BorrowerSnapshot(*first[_AT_BORROWER:_AT_LENDER], lender=lender, accounts=accounts)
     return SignedIn(*first[:_AT_BORROWER], token=token, borrower=borrower)
+
+
+def own_account(borrower: BorrowerSnapshot, account_id: int) -> AccountSnapshot | None:
+    """An account of this borrower, or None: another borrower's account does not exist here."""
+    return next((account for account in borrower.accounts if account.id == account_id), None)
