@@ -20,12 +20,14 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(config_module.ROOT / "static"),
         instance_path=str(config_module.ROOT / "instance"),
     )
-    from portal.templating import LocalizedEnvironment
-
-    app.jinja_environment = LocalizedEnvironment  # before anything creates app.jinja_env
     app.config.from_mapping(config_module.load())
     if config:
         app.config.from_mapping(config)
+
+    from portal.templating import LocalizedEnvironment, use_precompiled_translations
+
+    if use_precompiled_translations(app):
+        app.jinja_environment = LocalizedEnvironment  # before anything creates app.jinja_env
 
     if app.config["PROXY_HOPS"]:
         hops = app.config["PROXY_HOPS"]

@@ -123,6 +123,9 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
             "application/problem+json",
             "image/svg+xml",
         ],
+        # Templates compiled once per language with their fixed strings translated in
+        # (portal/templating.py); "0" renders with stock Flask-Babel and Jinja instead.
+        "PRECOMPILED_TRANSLATIONS": env.get("PRECOMPILED_TRANSLATIONS", "1") != "0",
         "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
         # Stripe: real in production; `portal demo` starts localstripe when no key is set.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),

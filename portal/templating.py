@@ -14,8 +14,9 @@ from babel.dates import get_timezone_name
 from flask import Flask, g, has_app_context, has_request_context, request
 from flask.templating import Environment as FlaskEnvironment
 from flask_babel import force_locale, format_time, get_locale, get_timezone, get_translations
-from jinja2 import BaseLoader, nodes
-from jinja2.visitor import NodeTransformer
+from jinja2 import BaseLoader
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 from markupsafe import Markup
 
 from portal import i18n
@@ -29,9 +30,9 @@ def _translations():
     # strings pays that once here instead, for as long as the locale stays the same (code that
     # writes to a borrower in another language uses flask_babel.force_locale).
     locale = get_locale()
-    cached = g.get("_translations")
+    cached = g.get("translations_in_use")
     if cached is None or cached[0] is not locale:
-        cached = g._translations = (locale, get_translations())
+        cached = g.translations_in_use = (locale, get_translations())
     return cached[1]
 
 
@@ -174,27 +175,52 @@ class _FileNameLoader(BaseLoader):
         return self.inner.list_templates()
 
 
-class _TranslateConstants(NodeTransformer):
-    """Replace _('fixed text') by its translation, as markup, like the runtime call gives."""
+class TranslatedConstants(Extension):
+    """Jinja extension: in a template compiled for one language, ``_('fixed text')`` becomes the
+    translation, as markup, exactly what the call would return at run time.
 
-    def __init__(self, translations):
-        self.translations = translations
+    It rewrites the token stream (``filter_stream``, Jinja's public extension hook) into the
+    literal ``'译文'|safe``, which Jinja's compiler folds into a constant of the compiled
+    template. Only calls with one string literal and nothing else are touched; a call with
+    variables is still made (and formatted) at render time.
+    """
 
-    def visit_Call(self, node: nodes.Call):
-        node = self.generic_visit(node)
-        if (
-            isinstance(node.node, nodes.Name)
-            and node.node.name in ("_", "gettext")
-            and len(node.args) == 1
-            and isinstance(node.args[0], nodes.Const)
-            and isinstance(node.args[0].value, str)
-            and not node.kwargs
-            and node.dyn_args is None
-            and node.dyn_kwargs is None
-        ):
-            translated = _markup(self.translations, node.args[0].value) % {}
-            return nodes.MarkSafe(nodes.Const(str(translated), lineno=node.lineno), lineno=node.lineno)
-        return node
+    def filter_stream(self, stream: TokenStream):
+        locale = _split_name(stream.name or "")[0]
+        if locale not in i18n.LOCALES or not has_app_context():
+            yield from stream
+            return
+        with force_locale(locale):  # Flask-Babel's own catalog for that language, as at run time
+            translations = get_translations()
+        window: list[Token] = []
+        previous: Token | None = None
+        for token in stream:
+            window.append(token)
+            if len(window) < 4:
+                continue
+            if self._is_constant_call(previous, window):
+                name, _, literal, closing = window
+                translated = str(_markup(translations, literal.value) % {})
+                yield Token(name.lineno, TOKEN_STRING, translated)
+                yield Token(closing.lineno, TOKEN_PIPE, "|")
+                yield Token(closing.lineno, TOKEN_NAME, "safe")
+                previous, window = closing, []
+                continue
+            previous = window.pop(0)
+            yield previous
+        yield from window
+
+    @staticmethod
+    def _is_constant_call(previous: Token | None, window: list[Token]) -> bool:
+        name, opening, literal, closing = window
+        return (
+            name.type == TOKEN_NAME
+            and name.value in ("_", "gettext")
+            and (previous is None or previous.type != TOKEN_DOT)  # not foo._('…')
+            and opening.type == TOKEN_LPAREN
+            and literal.type == TOKEN_STRING
+            and closing.type == TOKEN_RPAREN
+        )
 
 
 class LocalizedEnvironment(FlaskEnvironment):
@@ -215,22 +241,22 @@ class LocalizedEnvironment(FlaskEnvironment):
         locale, _ = _split_name(parent)
         return localized_name(template, locale) if locale and not template.startswith(LOCALE_PREFIX) else template
 
-    def _parse(self, source, name, filename):
-        tree = super()._parse(source, name, filename)
-        locale = _split_name(name or "")[0]
-        if locale not in i18n.LOCALES or not has_app_context():
-            return tree
-        with force_locale(locale):  # Flask-Babel's own catalog for that language, as at run time
-            translations = get_translations()
-        return _TranslateConstants(translations).visit(tree)
+
+def use_precompiled_translations(app: Flask) -> bool:
+    """The speed layer (per-language templates, constants translated at compile time, direct
+    gettext) unless PRECOMPILED_TRANSLATIONS is off: then pages are rendered by stock
+    Flask-Babel and Jinja, and tests/test_templating.py compares both, byte for byte."""
+    return app.config.get("PRECOMPILED_TRANSLATIONS", True)
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.add_extension("jinja2.ext.do")
-    # Flask-Babel has added Jinja's i18n extension; {% trans %} blocks also call these globals.
-    app.jinja_env.newstyle_gettext = True
-    app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
+    if use_precompiled_translations(app):
+        app.jinja_env.add_extension(TranslatedConstants)
+        # Flask-Babel installed Jinja's i18n extension with new-style gettext; these do the same
+        # work without two more context calls per string ({% trans %} blocks call them too).
+        app.jinja_env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     app.jinja_env.filters.update(money=money, long_date=long_date, when=when, clock=clock, zone_name=zone_name)
     app.jinja_env.globals.update(
         current_locale=rendering_locale,
