@@ -1,13 +1,20 @@
 """Test set-up: a real database built by Alembic, each test rolled back, real Redis when named.
 
 DATABASE_URL chooses the database (PostgreSQL in CI; a SQLite file otherwise) and REDIS_URL
-the lockout store (memory otherwise). Tests that need commits visible to other threads or
+the rate-limit store (memory otherwise). Tests that need commits visible to other threads or
 processes (browser, concurrency) are marked ``committing`` and clean up after themselves.
+
+Heavy peers start only for the tests that use them: the fake Stripe server (localstripe) on
+the first test that asks for ``stripe_server``, Chromium (and Playwright's import) on the first
+``browser`` test. Markers select: ``-m "not browser"`` is the quick loop; ``postgres`` and
+``redis`` tests skip themselves without those servers, and the run says so in one line.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
 import uuid
 
@@ -16,7 +23,6 @@ os.environ["PORTAL_ENV"] = "testing"
 import flask_migrate  # noqa: E402
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
@@ -24,7 +30,7 @@ from werkzeug.serving import make_server  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db as _db  # noqa: E402
 from portal.extensions import limiter  # noqa: E402
-from portal.payments.localstripe import LocalStripe  # noqa: E402
+from portal.payments.localstripe import LocalStripe, free_port  # noqa: E402
 from tests.pages import PageCheckingClient  # noqa: E402
 
 
@@ -59,16 +65,22 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def localstripe():
-    """One fake Stripe server per test run (its state file has a fixed name)."""
-    server = LocalStripe.start()
+def stripe_port():
+    """Where the fake Stripe server listens once started; the app is configured with it."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def localstripe(stripe_port):
+    """One fake Stripe server per test run, started by the first test that needs it."""
+    server = LocalStripe.start(port=stripe_port)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def app(database_url, localstripe):
-    app = create_app(app_config(database_url, localstripe.base_url))
+def app(database_url, stripe_port):
+    app = create_app(app_config(database_url, f"http://127.0.0.1:{stripe_port}"))
     app.test_client_class = PageCheckingClient
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":
@@ -208,6 +220,8 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def chromium():
+    from playwright.sync_api import sync_playwright  # only runs that drive a browser import it
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -233,3 +247,59 @@ def phone(chromium):
     page = context.new_page()
     yield page
     context.close()
+
+
+# --------------------------------------------------------------------------- markers and peers
+
+POSTGRES_ONLY = "postgres"
+NEEDS_REDIS = "redis"
+
+
+def _on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgresql", "postgres:"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """``postgres`` and ``redis`` tests skip themselves when those servers are not configured."""
+    skips = {
+        POSTGRES_ONLY: None if _on_postgres() else pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)"),
+        NEEDS_REDIS: None if os.environ.get("REDIS_URL") else pytest.mark.skip(reason="needs Redis (REDIS_URL)"),
+    }
+    for item in items:
+        for marker, skip in skips.items():
+            if skip is not None and item.get_closest_marker(marker):
+                item.add_marker(skip)
+    if any(item.get_closest_marker("browser") for item in items):
+        _ensure_chromium()
+
+
+def _ensure_chromium() -> None:
+    """Browser tests need Debian's Chromium: install it where we may (root with apt-get, as on
+    CI and the project's machines), else stop at once with the one command to run."""
+    if os.path.exists(CHROMIUM):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing Debian's Chromium for the browser tests (apt-get install chromium)…")
+        subprocess.run(["apt-get", "update", "-qq"], check=False)  # noqa: S607
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False)  # noqa: S607
+    if not os.path.exists(CHROMIUM):
+        pytest.exit(
+            f"The browser tests need Chromium at {CHROMIUM}: run `sudo apt-get install -y chromium`, "
+            'or leave them out with -m "not browser".',
+            returncode=4,
+        )
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    counts = {
+        marker: sum(1 for report in skipped if marker in getattr(report, "keywords", {}))
+        for marker in (POSTGRES_ONLY, NEEDS_REDIS)
+    }
+    if counts[POSTGRES_ONLY]:
+        terminalreporter.write_line(
+            f"{counts[POSTGRES_ONLY]} PostgreSQL-only tests were skipped: run with "
+            "DATABASE_URL=postgresql://… to include them."
+        )
+    if counts[NEEDS_REDIS]:
+        terminalreporter.write_line(f"{counts[NEEDS_REDIS]} Redis tests were skipped: set REDIS_URL to include them.")
