@@ -1,21 +1,22 @@
-"""Known vulnerabilities in the installed dependencies, where pip-audit cannot get its data.
+"""Known vulnerabilities in the installed dependencies, from the package index's advisories.
 
     python tests/quality/audit.py
 
-pip-audit asks PyPI for each installed *version* (https://pypi.org/pypi/NAME/VERSION/json).
-Machines that reach only PyPI's project pages (this workplace's) answer 404 there, so pip-audit
-reports every package as "not found" and checks nothing. The project page
-(https://pypi.org/pypi/NAME/json) still carries PyPI's advisories (OSV: PYSEC and GHSA) for the
-latest release. This script uses it: a package installed at its latest version is checked
-against those advisories; an older one cannot be, and is only accepted when it is listed in
-KNOWN_UNCHECKED with the reason it is held back. Exits 1 when an advisory applies, when a
-package is unchecked without a reason, or when a package's page cannot be fetched. .ci/run
-runs pip-audit itself where it can, and this otherwise.
+The index is the one pip is configured with (PIP_INDEX_URL, else `pip config get
+global.index-url`, else PyPI); its JSON API carries PyPI's advisories (OSV: PYSEC and GHSA). For
+each installed package the release's own page (NAME/VERSION/json) is asked first, as pip-audit
+does. Where the index serves only project pages (NAME/json), those describe the latest release:
+a package installed at its latest version is checked against them; an older one cannot be, and
+is only accepted when it is listed in KNOWN_UNCHECKED with the reason it is held back. Exits 1
+when an advisory applies, when a package is unchecked without a reason, or when a package's
+page cannot be fetched.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -36,27 +37,61 @@ KNOWN_UNCHECKED = {
 }
 
 
-def advisories(name: str, version: str) -> tuple[str, str, list[str]]:
-    """(name, "checked" | "unchecked" | "unreachable", advisory ids); one retry on a network error."""
+def json_api() -> str:
+    """The JSON API of the index pip installs from: ".../simple" becomes ".../pypi"."""
+    index = os.environ.get("PIP_INDEX_URL")
+    if not index:
+        answer = subprocess.run(  # noqa: S603 - our own interpreter's pip
+            [sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True
+        )
+        index = answer.stdout.strip() if answer.returncode == 0 else ""
+    base = (index or "https://pypi.org/simple").rstrip("/")
+    return (base[: -len("/simple")] if base.endswith("/simple") else base) + "/pypi"
+
+
+def _fetch(url: str) -> dict | None:
+    """The JSON at ``url``; None when the index has no such page; raises OSError if unreachable."""
     for attempt in (1, 2):
         try:
-            with urllib.request.urlopen(f"https://pypi.org/pypi/{name}/json", timeout=15) as reply:  # noqa: S310
-                project = json.load(reply)
-            break
+            with urllib.request.urlopen(url, timeout=15) as reply:  # noqa: S310 - the configured index
+                return json.load(reply)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            if attempt == 2:
+                raise
         except (urllib.error.URLError, TimeoutError, ValueError):
             if attempt == 2:
-                return name, "unreachable", []
+                raise OSError(url) from None
+    return None
+
+
+def _open_advisories(page: dict) -> list[str]:
+    return [v["id"] for v in page.get("vulnerabilities", []) if not v.get("withdrawn")]
+
+
+def advisories(name: str, version: str, api: str) -> tuple[str, str, list[str]]:
+    """(name, "checked" | "unchecked" | "unreachable", advisory ids)."""
+    try:
+        release = _fetch(f"{api}/{name}/{version}/json")
+        if release is not None:
+            return name, "checked", _open_advisories(release)
+        project = _fetch(f"{api}/{name}/json")
+    except OSError:
+        return name, "unreachable", []
+    if project is None:
+        return name, "unreachable", []
     if project["info"]["version"] != version:
         return name, "unchecked", []
-    found = [v["id"] for v in project.get("vulnerabilities", []) if not v.get("withdrawn")]
-    return name, "checked", found
+    return name, "checked", _open_advisories(project)
 
 
 def main() -> int:
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     installed = {name: version for name, version in installed.items() if name not in OWN}
+    api = json_api()
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = sorted(pool.map(lambda item: advisories(*item), installed.items()))
+        results = sorted(pool.map(lambda item: advisories(*item, api), installed.items()))
     checked = [r for r in results if r[1] == "checked"]
     unchecked = [r[0] for r in results if r[1] == "unchecked"]
     unreachable = [r[0] for r in results if r[1] == "unreachable"]
@@ -64,7 +99,7 @@ def main() -> int:
     unexplained = [name for name in unchecked if name not in KNOWN_UNCHECKED]
     print(
         f"{len(checked)} of {len(results)} packages checked against PyPI's advisories "
-        f"(installed at their latest release); {len(vulnerable)} affected."
+        f"at {api}; {len(vulnerable)} affected."
     )
     for name in unchecked:
         reason = KNOWN_UNCHECKED.get(name, "NO REASON GIVEN: add it to KNOWN_UNCHECKED or upgrade it")
@@ -72,7 +107,7 @@ def main() -> int:
     for name, ids in vulnerable:
         print(f"VULNERABLE {name} {installed[name]}: {', '.join(ids)}")
     for name in unreachable:
-        print(f"COULD NOT FETCH https://pypi.org/pypi/{name}/json")
+        print(f"COULD NOT FETCH {api}/{name}/json")
     return 1 if vulnerable or unexplained or unreachable else 0
 
 
