@@ -74,8 +74,18 @@ def money(minor: int, currency: str) -> str:
     return format_money(minor, currency, str(get_locale()))
 
 
+# English readers (Hong Kong, the UK, most of the world) write "9 March 2025"; Babel's "en" is
+# American ("March 9, 2025"). Dates and times use British data; the English catalog stays "en".
+_DATE_LOCALES = {"en": "en_GB"}
+
+
+def _date_locale() -> str:
+    locale = str(get_locale())
+    return _DATE_LOCALES.get(locale, locale)
+
+
 def long_date(value: date) -> str:
-    return _long_date(value, str(get_locale()))
+    return _long_date(value, _date_locale())
 
 
 # Formatting a date or time with Babel costs tens of µs; the same due dates and sync times
@@ -96,7 +106,7 @@ def _moment_pattern(locale: str) -> str:
 def when(value: datetime) -> str:
     """A moment in the viewer's time zone."""
     # Shown to the minute, so the seconds are dropped before the cache sees the value.
-    return _when(value.replace(second=0, microsecond=0), get_timezone(), str(get_locale()))
+    return _when(value.replace(second=0, microsecond=0), get_timezone(), _date_locale())
 
 
 @lru_cache(maxsize=2048)

@@ -141,7 +141,7 @@ def test_hong_kong_dollars_in_each_locale(locale, expected):
     [
         ("zh_Hans", "2025年3月9日"),
         ("zh_Hant", "2025年3月9日"),
-        ("en", "March 9, 2025"),
+        ("en", "9 March 2025"),  # British order: the readers are in Hong Kong and beyond, not the US
     ],
 )
 def test_dates_in_each_locale(app, locale, expected):
@@ -168,7 +168,7 @@ def test_link_language_carries_on_after_sign_in(client, db):
 def test_each_language_gets_its_own_compiled_page(client, db):
     # Templates are compiled once per language with fixed strings translated in (templating.py):
     # three languages in a row from one worker must each read exactly as their catalog says.
-    note = "This service never asks for your bank card password, your full ID number or a code from your bank."
+    note = "This service never asks for your card PIN or password, your full ID number or a code from your bank."
     for header, locale in [("zh-CN", "zh_Hans"), ("en", "en"), ("zh-TW", "zh_Hant"), ("zh-CN", "zh_Hans")]:
         page = client.get("/", headers={"Accept-Language": header})
         catalog = Translations.load(str(ROOT / "translations"), [locale])
@@ -178,7 +178,7 @@ def test_each_language_gets_its_own_compiled_page(client, db):
 
 def test_force_locale_renders_a_whole_page_in_that_language(app, db):
     # What code writing to a borrower in their own language (not the viewer's) relies on.
-    note = "This service never asks for your bank card password"
+    note = "This service never asks for your card PIN or password"
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         chinese = render_template("access/signed_out.html", reason="signed_out")
         with force_locale("en"):

@@ -121,7 +121,7 @@ def test_paying_by_card_records_the_payment_and_shows_a_receipt(signed_in, accou
     dashboard = text_of(signed_in.get("/dashboard"))
     assert "¥1,040.70" in dashboard
     history = text_of(signed_in.get(f"/accounts/{account.id}"))
-    assert "¥1,000.00" in history and "已支付" in history
+    assert "¥1,000.00" in history and "还款成功" in history
     actions = db.session.execute(select(AuditEvent.action).where(AuditEvent.subject_type == "payment")).scalars().all()
     assert actions == ["payment.created", "payment.submitted", "payment.succeeded"]
     [intent] = intents_at_stripe(stripe_server)
@@ -157,7 +157,7 @@ def test_three_d_secure_failure_takes_no_money(signed_in, account, db, stripe_se
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=False)
     page = signed_in.get(f"/payments/{public_id}")
     text = text_of(page)
-    assert "没有从您的账户扣除任何款项" in text
+    assert "没有扣除您的任何款项" in text
     assert page.soup.find("a", href=f"/accounts/{account.id}/pay")
     account = refresh(db, account)
     assert account.overdue_minor == 204070 and account.reserved_minor == 0

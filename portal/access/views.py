@@ -146,7 +146,8 @@ def sign_out():
 @get_without_transaction
 def signed_out():
     reason = "idle" if request.args.get("reason") == "idle" else "signed_out"
-    return render_template("access/signed_out.html", reason=reason)
+    idle_minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
+    return render_template("access/signed_out.html", reason=reason, idle_minutes=idle_minutes)
 
 
 @bp.post("/language")

@@ -13,7 +13,8 @@ AMOUNT_PROBLEMS = {
     "too_large": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
     "above_balance": _l("You can pay at most %(maximum)s now, which is everything still overdue."),
     "below_minimum": _l(
-        "The smallest amount you can pay this way is %(minimum)s, unless you pay the whole overdue amount."
+        "If you pay part of the overdue amount, the smallest payment is %(minimum)s. There is no minimum if you "
+        "pay all of it."
     ),
     "unknown_currency": _l("Enter the amount you want to pay, for example 500.00."),
 }
@@ -28,7 +29,10 @@ ATTEMPT_PROBLEMS = {
 }
 FAILURE_REASONS = {
     "card_declined": _l("Your bank declined the card. You may want to try another card or contact your bank."),
-    "insufficient_funds": _l("Your bank declined the card because there was not enough money available."),
+    "insufficient_funds": _l(
+        "Your bank declined the card because there was not enough money available. You could pay a smaller amount "
+        "now, or propose a repayment plan."
+    ),
     "expired_card": _l("The card has expired. Please try another card."),
     "incorrect_cvc": _l("The security code (CVC) was not correct. Please check it and try again."),
     "payment_intent_authentication_failure": _l("The security check with your bank was not completed."),
