@@ -14,14 +14,14 @@ import os
 from flask_login import current_user, login_required
 
 from portal import create_app
-from portal.database import read_only
+from portal.database import get_without_transaction
 
 os.environ.setdefault("PORTAL_ENV", "production")
 app = create_app()
 
 
 @app.get("/bench/floor")
-@read_only
+@get_without_transaction
 @login_required
 def floor():
     return f"ok {len(current_user.borrower.accounts)}"
