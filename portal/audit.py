@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.extensions import db
 from portal.models import AuditEvent
 
@@ -11,7 +13,7 @@ def record(
     *,
     actor_type: str,
     actor_id: object = None,
-    subject: object = None,
+    subject: Any = None,  # any model instance (its class name and id are recorded)
     ip: str | None = None,
     **details,
 ) -> AuditEvent:

@@ -56,7 +56,7 @@ def update() -> int:
         catalog = read_po(f, locale="en")
     filled = 0
     for message in catalog:
-        if message.id and not (message.string if isinstance(message.string, str) else all(message.string)):
+        if message.id and not (message.string if isinstance(message.string, str) else all(message.string or ())):
             message.string = message.id
             filled += 1
     with po_path("en").open("wb") as f:

@@ -10,8 +10,7 @@ import signal
 import sys
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from portal.database import command_transaction
@@ -154,7 +153,7 @@ def demo_command(port: int, host: str, no_serve: bool) -> None:
         from werkzeug.serving import run_simple
 
         click.echo(f"Serving on {base_url} (Ctrl+C to stop)")
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+        run_simple(host, port, click.get_current_context().ensure_object(ScriptInfo).load_app(), threaded=True)
     finally:
         if fake_stripe:
             fake_stripe.stop()

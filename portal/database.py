@@ -145,8 +145,9 @@ def database_unavailable(error: DBAPIError) -> bool:
     state = getattr(original, "sqlstate", None)
     if state:
         return state.startswith(_UNAVAILABLE_STATES)
-    if getattr(original, "sqlite_errorcode", None) is not None:
-        return original.sqlite_errorcode & 0xFF in _SQLITE_BUSY_CODES
+    code = getattr(original, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _SQLITE_BUSY_CODES
     # psycopg reports a connection that could not be made without any SQLSTATE.
     return isinstance(error, OperationalError) and type(original).__module__.startswith("psycopg")
 
@@ -223,7 +224,7 @@ def _check_views_without_transaction(app: Flask) -> None:
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
         if getattr(view, "without_transaction", False) and set(rule.methods or ()) - READ_METHODS - {"OPTIONS"}:
-            raise RuntimeError(f"{rule.endpoint} runs without a transaction but accepts {sorted(rule.methods)}")
+            raise RuntimeError(f"{rule.endpoint} runs without a transaction but accepts {sorted(rule.methods or ())}")
 
 
 def init_app(app: Flask) -> None:

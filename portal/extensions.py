@@ -1,5 +1,7 @@
 """Extension objects, created unbound so that create_app() can configure them in order."""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -11,6 +13,7 @@ from flask_sqlalchemy.session import Session
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase
 
 # Deterministic constraint names, so that Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -36,7 +39,19 @@ class PortalSession(Session):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION), session_options={"class_": PortalSession})
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": PortalSession})
+
+# Every model subclasses Model: Flask-SQLAlchemy's db.Model at run time (table names, the
+# session); for type checkers, which cannot follow an attribute used as a base class, the
+# declarative base it is built on.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

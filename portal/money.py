@@ -60,7 +60,8 @@ def parse_major(text: str, currency: str) -> int:
     except InvalidOperation as exc:  # pragma: no cover - the regex already refuses these
         raise MoneyError("malformed") from exc
     places = precision(currency)
-    if -value.as_tuple().exponent > places:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or -exponent > places:  # not finite ("NaN" is refused above)
         raise MoneyError("too_many_decimals")
     minor = int(value.scaleb(places))
     if minor > MAX_MINOR:

@@ -162,12 +162,18 @@ def read_signed_in(connection, token: str, token_hash: str) -> SignedIn | None:
     if not rows:
         return None
     first = rows[0]
-    lender = LenderSnapshot(*first[_AT_LENDER:_AT_ACCOUNT])
+    lender = LenderSnapshot(**_named(_LENDER, first[_AT_LENDER:_AT_ACCOUNT]))
     accounts = tuple(
-        AccountSnapshot(*row[_AT_ACCOUNT:], lender=lender) for row in rows if row[_AT_ACCOUNT] is not None
-    )  # outer join: maybe none
-    borrower = BorrowerSnapshot(*first[_AT_BORROWER:_AT_LENDER], lender=lender, accounts=accounts)
-    return SignedIn(*first[:_AT_BORROWER], token=token, borrower=borrower)
+        AccountSnapshot(**_named(_ACCOUNT, row[_AT_ACCOUNT:]), lender=lender)
+        for row in rows
+        if row[_AT_ACCOUNT] is not None  # outer join: maybe none
+    )
+    borrower = BorrowerSnapshot(**_named(_BORROWER, first[_AT_BORROWER:_AT_LENDER]), lender=lender, accounts=accounts)
+    return SignedIn(**_named(_SESSION, first[:_AT_BORROWER]), token=token, borrower=borrower)
+
+
+def _named(names: tuple[str, ...], values) -> dict:
+    return dict(zip(names, values, strict=True))
 
 
 def own_account(borrower: BorrowerSnapshot, account_id: int) -> AccountSnapshot | None:

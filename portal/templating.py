@@ -236,8 +236,9 @@ class TranslatedConstants(Extension):
 class LocalizedEnvironment(FlaskEnvironment):
     """Flask's Jinja environment, compiling each template once per language (see above)."""
 
-    def __init__(self, app: Flask, **options):
+    def __init__(self, app, **options):
         super().__init__(app, **options)
+        assert self.loader is not None  # Flask always gives the environment its dispatching loader
         self.loader = _FileNameLoader(self.loader)
 
     def get_or_select_template(self, template_name_or_list, parent=None, globals=None):

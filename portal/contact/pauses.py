@@ -55,7 +55,7 @@ def lift(record: ContactPause, *, note: str, actor_type: str, actor_id: object =
         return False
     record.ended_at = utcnow()
     record.end_note = note[:200]
-    account = db.session.get(Account, record.account_id)
+    account = db.session.get_one(Account, record.account_id)
     audit.record(
         "contact.pause_lifted", actor_type=actor_type, actor_id=actor_id, subject=account, pause=record.id, note=note
     )

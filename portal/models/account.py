@@ -4,7 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Date, ForeignKey, ForeignKeyConstraint, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -21,6 +21,10 @@ class AccountFigures:
     (portal/signed_in.py)."""
 
     __slots__ = ()
+    # Provided by the class that mixes this in (a column, or a dataclass field).
+    overdue_minor: int
+    reserved_minor: int
+    account_number: str
 
     @property
     def payable_minor(self) -> int:
@@ -33,7 +37,7 @@ class AccountFigures:
         return "•••• " + self.account_number[-4:]
 
 
-class Account(AccountFigures, db.Model):
+class Account(AccountFigures, Model):
     """A loan in arrears. Amounts are integer minor units of ``currency``.
 
     principal + interest + penalty_interest + fees == overdue (checked on every import).

@@ -3,11 +3,11 @@ from datetime import datetime
 from sqlalchemy import JSON, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, utcnow
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only record of who did what to what, when and from where."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,11 +3,11 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, utcnow
 
 
-class Borrower(db.Model):
+class Borrower(Model):
     """A person as one lender knows them.
 
     Borrowers are scoped to a lender on purpose: a link from lender A must never reveal

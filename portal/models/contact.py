@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -20,7 +20,7 @@ class PauseReason(enum.StrEnum):
     BORROWER_REQUEST = "borrower_request"  # a stop request where the jurisdiction grants it
 
 
-class ContactPause(db.Model):
+class ContactPause(Model):
     """One pause: active from ``started_at`` until ``ended_at`` (None while it lasts).
 
     Several pauses may overlap (a dispute and an urgent complaint); contact may resume only

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -22,7 +22,7 @@ class DeliveryStatus(enum.StrEnum):
     DEAD = "dead"  # retried for RETRY_FOR without success; an administrator decides
 
 
-class ApiClient(db.Model):
+class ApiClient(Model):
     """A lender's system calling the API. The bearer token is shown once; only its hash stays."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class ApiClient(db.Model):
         return scope in self.scopes.split(",")
 
 
-class IdempotentRequest(db.Model):
+class IdempotentRequest(Model):
     """The first response to a request with an Idempotency-Key, replayed for repeats."""
 
     __table_args__ = (UniqueConstraint("client_id", "key"),)
@@ -59,7 +59,7 @@ class IdempotentRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """A fact upstream systems must learn, written in the same transaction as the change.
 
     ``id`` orders the feed (the pull API's cursor); ``event_id`` is the stable id receivers
@@ -75,7 +75,7 @@ class OutboxEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class OutboxDelivery(db.Model):
+class OutboxDelivery(Model):
     """One event on its way to one client's webhook: retried until delivered or dead."""
 
     __table_args__ = (

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -15,7 +15,7 @@ class SignInMethod(enum.StrEnum):
     SIGN_IN = "sign_in"  # account number plus the same answers
 
 
-class BorrowerSession(db.Model):
+class BorrowerSession(Model):
     """A signed-in browser: the server-side record that makes sessions revocable.
 
     Flask-Login's user is a snapshot of this record (portal/signed_in.py), whose id is

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -30,7 +30,7 @@ class PaymentMethod(enum.StrEnum):
     WECHAT_PAY = "wechat_pay"
 
 
-class Payment(db.Model):
+class Payment(Model):
     """One attempt to pay an amount towards one account. Amounts in minor units."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,7 +80,7 @@ class Payment(db.Model):
         }
 
 
-class ProcessedStripeEvent(db.Model):
+class ProcessedStripeEvent(Model):
     """Every Stripe event we acted on, once: Stripe delivers late, twice and out of order."""
 
     __table_args__ = (UniqueConstraint("event_id"),)

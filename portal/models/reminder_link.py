@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 # How long a reminder link may work, in days (the API, the CLI and the service all check this).
@@ -20,7 +20,7 @@ class LinkChannel(enum.StrEnum):
     LETTER = "letter"
 
 
-class ReminderLink(db.Model):
+class ReminderLink(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # SHA-256 of the code: a leaked database does not leak working links.
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
