@@ -1,14 +1,29 @@
-"""What every fuzzing test shares: Hypothesis settings and "a refusal changes nothing"."""
+"""What every fuzzing test shares: Hypothesis settings and "a refusal changes nothing".
+
+Property and fuzzing tests run a fifth of their examples in the everyday loop and all of them
+where PORTAL_TESTS=thorough (.ci/run sets it): ``examples(n)``.
+"""
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, settings
+
+THOROUGH = os.environ.get("PORTAL_TESTS") == "thorough"
+
+
+def examples(n: int) -> int:
+    """``n`` Hypothesis examples in a thorough run, a fifth (at least 5) in the quick loop."""
+    return n if THOROUGH else max(5, n // 5)
+
+
 from sqlalchemy import select
 
 from portal.extensions import db as _db
 
 FUZZ = settings(
-    max_examples=50,
+    max_examples=examples(50),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from portal.i18n import LOCALES
 from portal.money import MAX_MINOR, MoneyError, format_major_plain, format_money, parse_major, to_decimal
+from tests.fuzzing import examples
 
 
 @pytest.mark.parametrize(
@@ -70,7 +71,7 @@ def test_plain_major_round_trips():
 SHOWN_CURRENCIES = ["CNY", "HKD", "MOP", "TWD", "USD", "EUR", "JPY", "KWD"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     minor=st.integers(min_value=-MAX_MINOR, max_value=MAX_MINOR),
     currency=st.sampled_from(SHOWN_CURRENCIES),

@@ -17,6 +17,7 @@ from schemathesis.checks import (
 )
 
 from tests.factories import AccountFactory, BorrowerFactory
+from tests.fuzzing import examples
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def existing_account(lender):
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
