@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 
 from hypothesis import HealthCheck, settings
+from sqlalchemy import select
+
+from portal.extensions import db as _db
 
 THOROUGH = os.environ.get("PORTAL_TESTS") == "thorough"
 
@@ -17,10 +20,6 @@ def examples(n: int) -> int:
     """``n`` Hypothesis examples in a thorough run, a fifth (at least 5) in the quick loop."""
     return n if THOROUGH else max(5, n // 5)
 
-
-from sqlalchemy import select
-
-from portal.extensions import db as _db
 
 FUZZ = settings(
     max_examples=examples(50),
