@@ -127,7 +127,8 @@ def refusal_message(refused: Refused) -> str:
             )
         case RefusalReason.TOO_MANY:
             return gettext(
-                "You can send up to %(count)s files. Please leave out “%(name)s” or a file you sent before.",
+                "You can send up to %(count)s files, so “%(name)s” was not added. You can describe what it shows "
+                "in your own words.",
                 count=MAX_FILES,
                 name=name,
             )

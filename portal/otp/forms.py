@@ -7,11 +7,12 @@ submit button: pressing it skips the code's validation (``wants_new_code``).
 
 from __future__ import annotations
 
-from flask_babel import format_time, gettext, ngettext
+from flask_babel import format_datetime, format_time, gettext, ngettext, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, SubmitField, ValidationError
 
 from portal.forms import BaseForm
+from portal.models.types import utcnow
 from portal.otp.service import (
     CODE_LENGTH,
     LIFETIME,
@@ -98,7 +99,9 @@ def outcome_message(outcome: Outcome) -> str:
 
 
 def too_many_message(error: TooManyCodes) -> str:
+    """When another code may be sent, in the reader's time zone; with the date if not today."""
+    same_day = to_user_timezone(error.retry_at).date() == to_user_timezone(utcnow()).date()
     return gettext(
         "You have asked for several codes in a short time. You can ask for a new one after %(time)s.",
-        time=format_time(error.retry_at, "short"),
+        time=format_time(error.retry_at, "short") if same_day else format_datetime(error.retry_at, "short"),
     )
