@@ -15,10 +15,10 @@ from portal.models.integration import (
 )
 from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession, SignInMethod
-from portal.models.otp import OtpChallenge
+from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
-from portal.models.sms import SmsMessage, SmsStatus
+from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 
 __all__ = [
     "LINK_LIFETIME_DAYS",
@@ -38,6 +38,7 @@ __all__ = [
     "Lender",
     "LinkChannel",
     "OtpChallenge",
+    "OtpPurpose",
     "OutboxDelivery",
     "OutboxEvent",
     "PauseReason",
@@ -49,5 +50,6 @@ __all__ = [
     "ReminderLink",
     "SignInMethod",
     "SmsMessage",
+    "SmsPurpose",
     "SmsStatus",
 ]

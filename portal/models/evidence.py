@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Index, LargeBinary, String, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
 class EvidenceOwner(StrEnum):
@@ -27,7 +27,7 @@ class EvidenceFile(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    owner_type: Mapped[str] = mapped_column(String(32))
+    owner_type: Mapped[EvidenceOwner] = mapped_column(enum_column(EvidenceOwner))
     owner_id: Mapped[str] = mapped_column(String(64))
     # As the person named it, cleaned for display; never used as a path or to decide the type.
     original_filename: Mapped[str] = mapped_column(String(255))

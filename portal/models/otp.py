@@ -1,12 +1,25 @@
 """One-time codes sent by SMS before anything that commits a borrower."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
+
+
+class OtpPurpose(StrEnum):
+    """What a code confirms; features add their own members (no migration needed)."""
+
+    PLAN = "plan"
+    COUNTER_OFFER = "counter_offer"
+    DISPUTE = "dispute"
+    DOCUMENT_REQUEST = "document_request"
+    CONTACT_PREFERENCES = "contact_preferences"
+    COMPLAINT = "complaint"
+    COMPLAINT_STATUS = "complaint_status"
 
 
 class OtpChallenge(db.Model):
@@ -24,7 +37,7 @@ class OtpChallenge(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[OtpPurpose] = mapped_column(enum_column(OtpPurpose))
     # What the code authorises, e.g. "account:42" or "complaint:C-2026-000123".
     subject: Mapped[str] = mapped_column(String(100))
     borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrower.id"), index=True)

@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
-from portal.models.types import UTCDateTime, utcnow
+from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
 class SmsStatus(StrEnum):
@@ -16,6 +16,15 @@ class SmsStatus(StrEnum):
     SENT = "sent"  # the backend accepted it
     FAILED = "failed"  # the last try failed; `portal sms retry` tries again
     EXPIRED = "expired"  # not sent before it stopped being useful (a one-time code's lifetime)
+
+
+class SmsPurpose(StrEnum):
+    """Why a message is sent; features add their own members here (no migration needed)."""
+
+    ONE_TIME_CODE = "one_time_code"
+    REMINDER = "reminder"
+    COMPLAINT_RECEIVED = "complaint_received"
+    NOTICE = "notice"
 
 
 class SmsMessage(db.Model):
@@ -33,9 +42,9 @@ class SmsMessage(db.Model):
     to_e164: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(Text)
     redacted_text: Mapped[str | None] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[SmsPurpose] = mapped_column(enum_column(SmsPurpose))
     borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrower.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default=SmsStatus.PENDING, index=True)
+    status: Mapped[SmsStatus] = mapped_column(enum_column(SmsStatus, 16), default=SmsStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Which adapter sent it (console, database, http) and the gateway's id for it, if any.
     backend: Mapped[str | None] = mapped_column(String(16))

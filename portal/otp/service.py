@@ -33,10 +33,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import case, literal, select, text, update
 
 from portal.extensions import db
-from portal.models.otp import OtpChallenge
+from portal.models.otp import OtpChallenge, OtpPurpose
+from portal.models.sms import SmsPurpose
 from portal.models.types import UTCDateTime, utcnow
 from portal.sms import service as sms
-from portal.sms.service import SmsPurpose
 
 CODE_LENGTH = 6
 LIFETIME = timedelta(minutes=10)
@@ -55,18 +55,6 @@ class Limit:
 PER_SUBJECT = Limit("subject", codes=3, window=timedelta(minutes=10))
 PER_PHONE = Limit("phone", codes=10, window=timedelta(days=1))
 LIMITS = (PER_SUBJECT, PER_PHONE)
-
-
-class OtpPurpose(StrEnum):
-    """What a code confirms; features add their own members."""
-
-    PLAN = "plan"
-    COUNTER_OFFER = "counter_offer"
-    DISPUTE = "dispute"
-    DOCUMENT_REQUEST = "document_request"
-    CONTACT_PREFERENCES = "contact_preferences"
-    COMPLAINT = "complaint"
-    COMPLAINT_STATUS = "complaint_status"
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.database import own_transaction
 from portal.extensions import db
-from portal.models.sms import SmsMessage, SmsStatus
+from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.types import utcnow
 from portal.sms.backends import Outgoing, SendFailed, configured_backend
 
@@ -52,15 +51,6 @@ MAX_ATTEMPTS = 5
 _NOTED = "portal.sms.noted"
 
 
-class SmsPurpose(StrEnum):
-    """Why a message is sent; features add their own members here."""
-
-    ONE_TIME_CODE = "one_time_code"
-    REMINDER = "reminder"
-    COMPLAINT_RECEIVED = "complaint_received"
-    NOTICE = "notice"
-
-
 class InvalidPhoneNumber(ValueError):
     pass
 
@@ -69,7 +59,7 @@ def send(
     phone_e164: str,
     text: str,
     *,
-    purpose: str,
+    purpose: SmsPurpose,
     borrower_id: int | None = None,
     redacted_text: str | None = None,
     expires_at: datetime | None = None,
@@ -90,7 +80,7 @@ def send(
         to_e164=phone_e164,
         text=text,
         redacted_text=redacted_text,
-        purpose=str(purpose),
+        purpose=SmsPurpose(purpose),
         borrower_id=borrower_id,
         status=SmsStatus.PENDING,
         attempts=0,
