@@ -83,6 +83,13 @@ def test_damaged_files_are_refused(name, data):
     assert evidence.check_upload(name, data).reason is RefusalReason.UNREADABLE
 
 
+def test_a_large_photo_is_decoded_at_reduced_scale_yet_checked_to_its_last_byte():
+    big = samples.jpeg(size=(8000, 6000))  # 48 megapixels, as a phone's high-resolution mode
+    accepted = evidence.check_upload("big.jpg", big)
+    assert max(Image.open(io.BytesIO(accepted.viewable)).size) == evidence.VIEWABLE_LONGEST_SIDE
+    assert evidence.check_upload("big-cut.jpg", big[: len(big) * 2 // 3]).reason is RefusalReason.UNREADABLE
+
+
 def test_an_image_claiming_gigapixels_is_refused_before_decoding():
     out = io.BytesIO()
     Image.new("1", (20000, 20000)).save(out, format="PNG")  # a few kilobytes, 400 million pixels

@@ -39,9 +39,12 @@ register_heif_opener()
 MAX_FILES = 10
 MAX_FILE_MB = 20
 MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
-# Larger than any phone camera (a 200-megapixel sensor is 16320 × 12240); an image claiming
-# more is refused before it is decoded, so a tiny file cannot expand into gigabytes.
-MAX_IMAGE_PIXELS = 200_000_000
+# The request that uploads one file may carry it and the form around it.
+MAX_REQUEST_BYTES = MAX_FILE_BYTES + 1024 * 1024
+# Above a 50-megapixel phone photo (8160 × 6120); an image claiming more is refused before it is
+# decoded, so that a small file cannot expand into gigabytes in a web worker. JPEGs (nearly all
+# large photos) are decoded at a reduced scale, which still reads every byte of the file.
+MAX_IMAGE_PIXELS = 64_000_000
 # The viewable copy: large enough to read a chat screenshot, small enough for a staff page.
 VIEWABLE_LONGEST_SIDE = 2560
 VIEWABLE_JPEG_QUALITY = 85
@@ -164,6 +167,8 @@ def _viewable_image(data: bytes, file_type: FileType) -> tuple[bytes, FileType] 
                     return None
                 if image.width * image.height > MAX_IMAGE_PIXELS:
                     return None
+                if file_type is FileType.JPEG:
+                    image.draft("RGB", (VIEWABLE_LONGEST_SIDE, VIEWABLE_LONGEST_SIDE))
                 image.load()
                 try:
                     upright = ImageOps.exif_transpose(image)
