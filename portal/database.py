@@ -49,10 +49,11 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -209,6 +210,12 @@ def own_transaction(bind: Engine | Connection) -> Iterator[Session]:
     with Session(bind=bind, expire_on_commit=False) as session:
         with session.begin():
             yield session
+
+
+def updated(result: Result) -> int:
+    """How many rows an UPDATE or DELETE changed (``execute`` is typed as returning a plain
+    Result, but for those statements it is a CursorResult, which knows)."""
+    return cast(CursorResult, result).rowcount
 
 
 class ReadingConnections:

@@ -202,8 +202,6 @@ def test_the_macro_in_chinese(app):
 @pytest.mark.postgres
 @pytest.mark.committing
 def test_parallel_tries_never_exceed_five(app, db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
     with app.app_context():
         challenge = issue(subject="account:race")
         code = code_in(last_text(db))

@@ -250,7 +250,7 @@ def store(
         storage=target.name,
         storage_key=key,
     )
-    if accepted.viewable is not None:
+    if accepted.viewable is not None and accepted.viewable_type is not None:
         file.viewable_key = f"{public_id}/viewable"
         file.viewable_content_type = accepted.viewable_type.value
         file.viewable_size = len(accepted.viewable)
@@ -275,7 +275,7 @@ def read_original(file: EvidenceFile) -> bytes:
 
 def read_viewable(file: EvidenceFile) -> bytes | None:
     """The metadata-free copy of an image (None for recordings and PDFs), hash checked."""
-    if file.viewable_key is None:
+    if file.viewable_key is None or file.viewable_sha256 is None:
         return None
     return _read_checked(file.storage, file.viewable_key, file.viewable_sha256)
 

@@ -32,6 +32,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import case, literal, select, text, update
 
+from portal.database import updated
 from portal.extensions import db
 from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.sms import SmsPurpose
@@ -224,21 +225,23 @@ def verify(
         OtpChallenge.purpose == purpose,
         OtpChallenge.subject == subject,
     )
-    tried = db.session.execute(
-        update(OtpChallenge)
-        .where(
-            *mine,
-            OtpChallenge.used_at.is_(None),
-            OtpChallenge.superseded_at.is_(None),
-            OtpChallenge.attempts < MAX_TRIES,
-            OtpChallenge.expires_at > now,
+    tried = updated(
+        db.session.execute(
+            update(OtpChallenge)
+            .where(
+                *mine,
+                OtpChallenge.used_at.is_(None),
+                OtpChallenge.superseded_at.is_(None),
+                OtpChallenge.attempts < MAX_TRIES,
+                OtpChallenge.expires_at > now,
+            )
+            .values(
+                attempts=OtpChallenge.attempts + 1,
+                used_at=case((OtpChallenge.code_hash == digest, literal(now, UTCDateTime())), else_=None),
+            )
+            .execution_options(synchronize_session=False)
         )
-        .values(
-            attempts=OtpChallenge.attempts + 1,
-            used_at=case((OtpChallenge.code_hash == digest, literal(now, UTCDateTime())), else_=None),
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     row = db.session.execute(
         select(OtpChallenge.attempts, OtpChallenge.used_at, OtpChallenge.superseded_at, OtpChallenge.expires_at).where(
             *mine

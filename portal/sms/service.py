@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal.database import own_transaction
+from portal.database import own_transaction, updated
 from portal.extensions import db
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.types import utcnow
@@ -132,12 +132,14 @@ def _claimable(now: datetime):
 
 def _claim(bind, message_id: int, now: datetime) -> Outgoing | None:
     with own_transaction(bind) as session:
-        won = session.execute(
-            update(SmsMessage)
-            .where(SmsMessage.id == message_id, _claimable(now))
-            .values(status=SmsStatus.SENDING, attempts=SmsMessage.attempts + 1, claimed_until=now + CLAIM)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        won = updated(
+            session.execute(
+                update(SmsMessage)
+                .where(SmsMessage.id == message_id, _claimable(now))
+                .values(status=SmsStatus.SENDING, attempts=SmsMessage.attempts + 1, claimed_until=now + CLAIM)
+                .execution_options(synchronize_session=False)
+            )
+        )
         if not won:
             return None
         row = session.execute(
@@ -197,18 +199,20 @@ def retry_due(now: datetime | None = None, limit: int = 500) -> RetryResult:
     now = now or utcnow()
     bind = db.session.get_bind()
     with own_transaction(bind) as session:
-        expired = session.execute(
-            update(SmsMessage)
-            .where(
-                SmsMessage.expires_at <= now,
-                or_(
-                    SmsMessage.status.in_([SmsStatus.PENDING, SmsStatus.FAILED]),
-                    and_(SmsMessage.status == SmsStatus.SENDING, SmsMessage.claimed_until < now),
-                ),
+        expired = updated(
+            session.execute(
+                update(SmsMessage)
+                .where(
+                    SmsMessage.expires_at <= now,
+                    or_(
+                        SmsMessage.status.in_([SmsStatus.PENDING, SmsStatus.FAILED]),
+                        and_(SmsMessage.status == SmsStatus.SENDING, SmsMessage.claimed_until < now),
+                    ),
+                )
+                .values(status=SmsStatus.EXPIRED, claimed_until=None, text=_redacted_or_text())
+                .execution_options(synchronize_session=False)
             )
-            .values(status=SmsStatus.EXPIRED, claimed_until=None, text=_redacted_or_text())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         due = (
             session.execute(
                 select(SmsMessage.id)
