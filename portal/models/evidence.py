@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Index, LargeBinary, String, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -18,7 +18,7 @@ class EvidenceOwner(StrEnum):
     DISPUTE = "dispute"
 
 
-class EvidenceFile(db.Model):
+class EvidenceFile(Model):
     """One uploaded file as received (the original, never altered) and, for images, a copy
     re-encoded without metadata for viewing. Rows are never changed or deleted, except that a
     draft's files pass to the complaint made from it (portal/evidence/service.py ``adopt``)."""
@@ -45,7 +45,7 @@ class EvidenceFile(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class EvidenceBlob(db.Model):
+class EvidenceBlob(Model):
     """The bytes of a file in the database store: written with its owner, never changed."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -22,7 +22,7 @@ class OtpPurpose(StrEnum):
     COMPLAINT_STATUS = "complaint_status"
 
 
-class OtpChallenge(db.Model):
+class OtpChallenge(Model):
     """One code sent to one phone for one purpose and subject.
 
     Only an HMAC of the code is kept. ``attempts`` only ever grows, through a conditional

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.extensions import db
+from portal.extensions import Model
 from portal.models.types import UTCDateTime, enum_column, utcnow
 
 
@@ -27,7 +27,7 @@ class SmsPurpose(StrEnum):
     NOTICE = "notice"
 
 
-class SmsMessage(db.Model):
+class SmsMessage(Model):
     """One message, written in the caller's transaction and delivered after it commits.
 
     ``text`` holds what was (or will be) sent. A message that carries a secret (a one-time
