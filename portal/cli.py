@@ -294,6 +294,62 @@ def outbox_retry(delivery_ids: tuple[int, ...]) -> None:
     click.echo(f"{delivery.retry_dead(list(delivery_ids) or None)} queued again.")
 
 
+@click.group("sms")
+def sms_group() -> None:
+    """Text messages (one-time codes, reminders)."""
+
+
+@sms_group.command("retry")
+@with_appcontext
+def sms_retry() -> None:
+    """Send again what failed or was left unsent; expire what is too old to be useful.
+
+    Safe to run from cron every minute on several machines at once.
+    """
+    from portal.sms.service import MAX_ATTEMPTS, given_up, retry_due
+
+    result = retry_due()
+    click.echo(f"{result.sent} sent, {result.failed} failed again, {result.expired} expired.")
+    stuck = given_up()
+    if stuck:
+        click.echo(f"{len(stuck)} message(s) failed {MAX_ATTEMPTS} times and are no longer retried:", err=True)
+        for message in stuck:
+            click.echo(f"  {message.public_id}  {message.purpose}  {message.last_error}", err=True)
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """Holiday calendars that count business days."""
+
+
+@calendar_group.command("check")
+@click.option("--year", type=int, default=None, help="The year to treat as this year (default: today's).")
+@with_appcontext
+def calendar_check(year: int | None) -> None:
+    """Say whether the installed holidays package knows this year's and next year's official
+    schedules; exit 1 if this year's is unknown anywhere."""
+    from datetime import date
+
+    from portal.business_days import calendar_is_current, installed_version
+    from portal.jurisdiction import Jurisdiction
+
+    year = year or date.today().year
+    missing_now = False
+    click.echo(f"holidays {installed_version()}")
+    for jurisdiction in Jurisdiction:
+        for checked in (year, year + 1):
+            known = calendar_is_current(jurisdiction, checked)
+            missing_now |= checked == year and not known
+            click.echo(f"{jurisdiction} {checked}: {'official schedule known' if known else 'NOT KNOWN'}")
+    if missing_now:
+        click.echo(
+            "Business days this year are miscounted: run `pip install --upgrade holidays` "
+            "(and redeploy) once the official schedule is published.",
+            err=True,
+        )
+        sys.exit(1)
+
+
 @click.group("i18n")
 def i18n_group() -> None:
     """Translation catalogs (see README: adding a string)."""
@@ -328,6 +384,8 @@ def register(app) -> None:
         payments_group,
         api_client_group,
         outbox_group,
+        sms_group,
+        calendar_group,
         i18n_group,
     ):
         app.cli.add_command(command)

@@ -45,6 +45,53 @@ def _development_secret(instance_path: Path, name: str) -> str:
     return value
 
 
+SMS_BACKENDS = ("console", "database", "http")
+
+
+def _sms_settings(env: dict[str, str], production: bool) -> dict:
+    """Production sends through the HTTP gateway only: the console would put one-time codes in
+    the logs and the database backend would keep them from the people who need them."""
+    backend = env.get("SMS_BACKEND", "console")
+    if backend not in SMS_BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, not {backend!r}")
+    url, token = env.get("SMS_GATEWAY_URL"), env.get("SMS_GATEWAY_TOKEN")
+    if production and backend != "http":
+        raise ConfigError("SMS_BACKEND must be http in production (console and database send nothing)")
+    if backend == "http":
+        if not url or not token:
+            raise ConfigError("SMS_BACKEND=http needs SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN")
+        if production and not url.startswith("https://"):
+            raise ConfigError("SMS_GATEWAY_URL must be https in production")
+    return {
+        "SMS_BACKEND": backend,
+        "SMS_GATEWAY_URL": url,
+        "SMS_GATEWAY_TOKEN": token,
+        "SMS_GATEWAY_TIMEOUT_SECONDS": float(env.get("SMS_GATEWAY_TIMEOUT_SECONDS", "5")),
+    }
+
+
+EVIDENCE_STORES = ("database", "s3")
+
+
+def _evidence_settings(env: dict[str, str]) -> dict:
+    """Evidence files live in the database unless an S3-compatible store is named; its
+    credentials come from boto3's usual variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)."""
+    store = env.get("EVIDENCE_STORE", "database")
+    if store not in EVIDENCE_STORES:
+        raise ConfigError(f"EVIDENCE_STORE must be one of {', '.join(EVIDENCE_STORES)}, not {store!r}")
+    bucket = env.get("EVIDENCE_S3_BUCKET")
+    if store == "s3" and not bucket:
+        raise ConfigError("EVIDENCE_STORE=s3 needs EVIDENCE_S3_BUCKET")
+    return {
+        "EVIDENCE_STORE": store,
+        "EVIDENCE_S3_BUCKET": bucket,
+        # Another S3-compatible service (MinIO, Ceph, a cloud's own): its endpoint URL.
+        "EVIDENCE_S3_ENDPOINT_URL": env.get("EVIDENCE_S3_ENDPOINT_URL"),
+        "EVIDENCE_S3_REGION": env.get("EVIDENCE_S3_REGION"),
+        "EVIDENCE_S3_PREFIX": env.get("EVIDENCE_S3_PREFIX", "evidence/"),
+    }
+
+
 def load(environ: dict[str, str] | None = None, instance_path: Path | None = None) -> dict:
     """Build the Flask config mapping from environment variables."""
     env = dict(os.environ if environ is None else environ)
@@ -71,8 +118,12 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         secret_key = secret_key or _development_secret(instance_path, "secret_key")
         id_hash_key = id_hash_key or _development_secret(instance_path, "id_hash_key")
 
+    sms = _sms_settings(env, production)
+    evidence = _evidence_settings(env)
     redis_url = env.get("REDIS_URL")
     return {
+        **sms,
+        **evidence,
         "PORTAL_ENV": mode,
         "TESTING": mode == "testing",
         "SECRET_KEY": secret_key,
@@ -126,7 +177,6 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         # Templates compiled once per language with their fixed strings translated in
         # (portal/templating.py); "0" renders with stock Flask-Babel and Jinja instead.
         "PRECOMPILED_TRANSLATIONS": env.get("PRECOMPILED_TRANSLATIONS", "1") != "0",
-        "SMS_BACKEND": env.get("SMS_BACKEND", "console"),
         # Stripe: real in production; `portal demo` starts localstripe when no key is set.
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY"),
         "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY"),

@@ -13,6 +13,10 @@ on purpose (the API's audit of the failed call). Two other boundaries exist, eac
   never stays open while waiting on another system.
 * A ``portal`` CLI command is one transaction too, committed when it succeeds
   (``command_transaction``).
+* ``own_transaction(bind)``: a short transaction of its own, for work that must happen after
+  the caller's transaction has committed and that records its outcome at once (sending the
+  text messages a request wrote, portal/sms/delivery.py). It runs on the caller's bind, so in
+  tests it joins the test's rolled-back connection.
 
 Every commit is in this module: ``tests/test_transactions.py`` fails if anything else in
 ``portal/`` calls ``commit()``.
@@ -45,11 +49,13 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from flask import Flask, g, request
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 
@@ -192,6 +198,24 @@ def command_transaction() -> Iterator[None]:
         abandon_request()
         raise
     db.session.commit()
+
+
+@contextmanager
+def own_transaction(bind: Engine | Connection) -> Iterator[Session]:
+    """A separate session and transaction on ``bind``, committed when the block succeeds.
+
+    On an engine it takes a pooled connection of its own; on a connection already inside a
+    transaction (the tests') it works inside that transaction and leaves it open.
+    """
+    with Session(bind=bind, expire_on_commit=False) as session:
+        with session.begin():
+            yield session
+
+
+def updated(result: Result) -> int:
+    """How many rows an UPDATE or DELETE changed (``execute`` is typed as returning a plain
+    Result, but for those statements it is a CursorResult, which knows)."""
+    return cast(CursorResult, result).rowcount
 
 
 class ReadingConnections:

@@ -55,6 +55,8 @@ def app_config(database_url: str, stripe_base: str | None = None) -> dict:
         # A prefix per run: two runs sharing one Redis never see each other's counters.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
         "PORTAL_BASE_URL": "http://localhost",
+        # Text messages stay in the sms_message table, where tests read them.
+        "SMS_BACKEND": "database",
         "SERVER_NAME": None,
     }
 

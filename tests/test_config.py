@@ -29,11 +29,54 @@ def test_production_settings():
             "ID_HASH_KEY": "h" * 40,
             "DATABASE_URL": "postgres://u@db/portal",
             "REDIS_URL": "redis://cache:6379/0",
+            **PRODUCTION_SMS,
         }
     )
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/portal"
     assert config["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
     assert config["SESSION_COOKIE_SECURE"] and config["HSTS"] and config["PROXY_HOPS"] == 1
+
+
+PRODUCTION_SMS = {
+    "SMS_BACKEND": "http",
+    "SMS_GATEWAY_URL": "https://sms.example.cn/v1/messages",
+    "SMS_GATEWAY_TOKEN": "t" * 40,
+}
+PRODUCTION_SECRETS = {"PORTAL_ENV": "production", "SECRET_KEY": "s" * 40, "ID_HASH_KEY": "h" * 40}
+
+
+@pytest.mark.parametrize("backend", [None, "console", "database"])
+def test_production_sends_text_messages_through_the_gateway_only(backend):
+    # The console would put one-time codes in the logs; the database backend sends nothing.
+    environ = {**PRODUCTION_SECRETS, **({"SMS_BACKEND": backend} if backend else {})}
+    with pytest.raises(ConfigError, match="SMS_BACKEND must be http"):
+        load(environ)
+
+
+@pytest.mark.parametrize(
+    ("settings", "problem"),
+    [
+        ({"SMS_GATEWAY_URL": None}, "needs SMS_GATEWAY_URL"),
+        ({"SMS_GATEWAY_TOKEN": None}, "needs SMS_GATEWAY_URL and SMS_GATEWAY_TOKEN"),
+        ({"SMS_GATEWAY_URL": "http://sms.example.cn/v1"}, "must be https"),
+        ({"SMS_BACKEND": "carrier-pigeon"}, "must be one of console, database, http"),
+    ],
+)
+def test_a_gateway_needs_an_https_address_and_a_token(settings, problem):
+    environ = {k: v for k, v in {**PRODUCTION_SECRETS, **PRODUCTION_SMS, **settings}.items() if v is not None}
+    with pytest.raises(ConfigError, match=problem):
+        load(environ)
+
+
+def test_development_prints_text_messages_and_keeps_evidence_in_the_database(tmp_path):
+    config = load({}, instance_path=tmp_path)
+    assert config["SMS_BACKEND"] == "console"
+    assert config["EVIDENCE_STORE"] == "database"
+
+
+def test_an_object_store_for_evidence_needs_a_bucket(tmp_path):
+    with pytest.raises(ConfigError, match="EVIDENCE_S3_BUCKET"):
+        load({"EVIDENCE_STORE": "s3"}, instance_path=tmp_path)
 
 
 def test_embedded_default_needs_no_variable_and_keeps_its_secrets(tmp_path):

@@ -270,7 +270,16 @@ def test_session_cookie_flags(client, db):
 def test_session_cookie_is_secure_in_production():
     from portal.config import load
 
-    production = load({"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40, "ID_HASH_KEY": "h" * 40})
+    production = load(
+        {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "k" * 40,
+            "ID_HASH_KEY": "h" * 40,
+            "SMS_BACKEND": "http",
+            "SMS_GATEWAY_URL": "https://sms.example.cn/v1/messages",
+            "SMS_GATEWAY_TOKEN": "t" * 40,
+        }
+    )
     assert production["SESSION_COOKIE_SECURE"] is True and production["HSTS"] is True
 
 

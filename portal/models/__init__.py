@@ -4,6 +4,7 @@ from portal.models.account import Account, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.contact import ContactPause, PauseReason
+from portal.models.evidence import EvidenceBlob, EvidenceFile, EvidenceOwner
 from portal.models.integration import (
     ApiClient,
     ApiScope,
@@ -14,8 +15,10 @@ from portal.models.integration import (
 )
 from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession, SignInMethod
+from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
+from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 
 __all__ = [
     "LINK_LIFETIME_DAYS",
@@ -28,9 +31,14 @@ __all__ = [
     "BorrowerSession",
     "ContactPause",
     "DeliveryStatus",
+    "EvidenceBlob",
+    "EvidenceFile",
+    "EvidenceOwner",
     "IdempotentRequest",
     "Lender",
     "LinkChannel",
+    "OtpChallenge",
+    "OtpPurpose",
     "OutboxDelivery",
     "OutboxEvent",
     "PauseReason",
@@ -41,4 +49,7 @@ __all__ = [
     "ProcessedStripeEvent",
     "ReminderLink",
     "SignInMethod",
+    "SmsMessage",
+    "SmsPurpose",
+    "SmsStatus",
 ]

@@ -2,14 +2,16 @@ from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import Model
+from portal.jurisdiction import Jurisdiction
 
 
 class Lender(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    # CN, US or HK: decides which rules the rights pages explain.
-    jurisdiction: Mapped[str] = mapped_column(String(2), default="CN")
+    # A portal.jurisdiction.Jurisdiction: which rules the rights pages explain and which
+    # calendar counts business days (portal/business_days.py).
+    jurisdiction: Mapped[str] = mapped_column(String(2), default=Jurisdiction.CN)
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     # Hours someone answers the phone, in the lender's time zone ("09:00", "21:00").

@@ -1,0 +1,1 @@
+"""Evidence files: checked by content, hashed, stored with their owner, never served publicly."""

@@ -1,0 +1,1 @@
+"""Text messages: written with the change that causes them, sent after it commits."""

@@ -1,0 +1,36 @@
+"""The README states the limits of one-time codes, text messages and evidence files; the numbers
+come from the code's constants, so this fails when one changes without the other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portal.evidence import service as evidence
+from portal.otp import service as otp
+from portal.sms import service as sms
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def section(title: str) -> str:
+    return README.split(f"### {title}\n", 1)[1].split("\n#", 1)[0]
+
+
+def test_one_time_code_limits():
+    text = " ".join(section("One-time codes").split())
+    minutes = int(otp.LIFETIME.total_seconds() // 60)
+    assert f"{otp.CODE_LENGTH} digits, valid for {minutes} minutes, at most {otp.MAX_TRIES} tries" in text
+    per_subject = int(otp.PER_SUBJECT.window.total_seconds() // 60)
+    assert f"At most {otp.PER_SUBJECT.codes} codes per {per_subject} minutes for one subject" in text
+    assert otp.PER_PHONE.window.days == 1 and f"{otp.PER_PHONE.codes} codes a day for one phone" in text
+
+
+def test_text_message_retries():
+    text = " ".join(section("Text messages").split())
+    assert f"fails {['zero', 'one', 'two', 'three', 'four', 'five'][sms.MAX_ATTEMPTS]} times" in text
+    assert f"after its {int(otp.LIFETIME.total_seconds() // 60)} minutes" in text
+
+
+def test_evidence_limits():
+    text = " ".join(section("Evidence files").split())
+    assert f"at most {evidence.MAX_FILES} files of {evidence.MAX_FILE_MB} MB each" in text
