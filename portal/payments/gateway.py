@@ -29,6 +29,11 @@ class ProviderUnavailable(Exception):
     """No answer from Stripe: the outcome is unknown until it is confirmed."""
 
 
+class NotCancellable(Exception):
+    """Stripe refused to cancel an intent: its state changed (it succeeded, is processing, or
+    was cancelled already). Read it again to learn which."""
+
+
 class InvalidWebhook(Exception):
     """A webhook whose payload or signature does not check out."""
 
@@ -121,6 +126,20 @@ class StripeGateway:
     def retrieve_intent(self, intent_id: str) -> Intent:
         try:
             return Intent.from_stripe(self._client.payment_intents.retrieve(intent_id))
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+
+    def cancel_intent(self, intent_id: str) -> Intent:
+        """Cancel an intent that was never completed, so that it can no longer take money.
+
+        No parameters: localstripe refuses any (real Stripe would accept a
+        ``cancellation_reason``). No idempotency key needed: cancelling twice is refused, not
+        repeated.
+        """
+        try:
+            return Intent.from_stripe(self._client.payment_intents.cancel(intent_id))
+        except stripe.InvalidRequestError as exc:
+            raise NotCancellable(str(exc)) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
             raise ProviderUnavailable(str(exc)) from exc
 
