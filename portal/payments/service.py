@@ -33,10 +33,11 @@ import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, Executable, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -80,6 +81,11 @@ CHECK_INTERVAL = timedelta(seconds=5)
 NEVER_COMPLETED = ("requires_action", "requires_payment_method", "requires_confirmation")
 # The failure code of an attempt cancelled because its bank check was never finished.
 ABANDONED = "confirmation_abandoned"
+
+
+def _changed(statement: Executable) -> int:
+    """Run a conditional UPDATE; how many rows it changed (0: its condition no longer held)."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 class PaymentRefused(Exception):
@@ -132,13 +138,17 @@ def minimum_amount(account: LoanAccount) -> int:
     return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
 
 
-def available_methods(account: LoanAccount) -> list[str]:
-    configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
-    return [
-        m
-        for m in configured
-        if m in METHOD_CURRENCIES and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])
-    ]
+def available_methods(account: LoanAccount) -> list[PaymentMethod]:
+    offered = []
+    for name in account.lender.payment_methods.split(","):
+        try:
+            method = PaymentMethod(name.strip())
+        except ValueError:
+            continue  # not a method the portal knows (or an empty entry)
+        currencies = METHOD_CURRENCIES[method]
+        if currencies is None or account.currency in currencies:
+            offered.append(method)
+    return offered
 
 
 def check_amount(account: LoanAccount, amount: int) -> None:
@@ -213,7 +223,7 @@ def choose_method(payment: Payment, method: str) -> None:
     """Switch an attempt that has not been sent yet to another available method."""
     if payment.status != PaymentStatus.CREATED or method not in available_methods(payment.account):
         raise PaymentRefused("method_unavailable")
-    payment.method = method
+    payment.method = PaymentMethod(method)
 
 
 # ---------------------------------------------------------------------------------------
@@ -246,20 +256,20 @@ def _reserve(payment: Payment) -> bool:
 
 
 def _reserve_or_raise(payment: Payment) -> None:
-    reserved = db.session.execute(
+    reserved = _changed(
         update(Account)
         .where(Account.id == payment.account_id, Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
         .values(reserved_minor=Account.reserved_minor + payment.amount_minor)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if reserved != 1:
         raise _NotReserved
-    sent = db.session.execute(
+    sent = _changed(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATED)
         .values(status=PaymentStatus.PENDING, submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if sent != 1:
         raise _NotReserved
 
@@ -270,7 +280,7 @@ def submit(
     """Send an attempt to Stripe once. Commits the reservation before the call."""
     payment_id = payment.id
     if not _reserve(payment):
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment = db.session.get_one(Payment, payment_id, populate_existing=True)
         if payment.status == PaymentStatus.CREATED:
             # Could not reserve: the amount is no longer payable. Say why, from the account as
             # it is now (another tab paid first, or the figures changed).
@@ -296,17 +306,17 @@ def submit(
         intent = gateway().create_intent(params, payment.idempotency_key)
     except PaymentDeclined as declined:
         record_failure(payment.id, declined.code, source="charge")
-        return SubmitResult(db.session.get(Payment, payment_id))
+        return SubmitResult(db.session.get_one(Payment, payment_id))
     except ProviderUnavailable as exc:
         # The outcome is unknown: the money may or may not have moved. The payment stays
         # pending (the amount stays reserved) until Stripe confirms either way.
         current_app.logger.warning("Stripe unreachable for payment %s: %s", payment.public_id, exc)
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment = db.session.get_one(Payment, payment_id, populate_existing=True)
         payment.provider_status = "unreachable"
         audit.record("payment.provider_unreachable", actor_type="system", subject=payment)
         return SubmitResult(payment)
 
-    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    payment = db.session.get_one(Payment, payment_id, populate_existing=True)
     payment.provider_reference = intent.id
     apply_intent(payment, intent, source="submit")
     return SubmitResult(
@@ -351,7 +361,7 @@ def _lock(payment_id: int) -> tuple[Payment, Account]:
         account = db.session.execute(
             select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
         ).scalar_one()
-    return db.session.get(Payment, payment_id), account
+    return db.session.get_one(Payment, payment_id), account
 
 
 # Receipt numbers are read out over the phone: the day of the payment in the borrower's time
@@ -372,6 +382,7 @@ def _receipt_number(day: date) -> str:
 def _issue_receipt_number(payment: Payment, account: Account) -> None:
     """Give a succeeded payment a unique receipt number, drawing again on a collision."""
     timezone = db.session.execute(select(Borrower.timezone).where(Borrower.id == account.borrower_id)).scalar_one()
+    assert payment.completed_at is not None  # set by the move to succeeded
     day = payment.completed_at.astimezone(ZoneInfo(timezone)).date()
     # Everything else this transaction changed goes out first: a collision rolls back only the
     # savepoint around the number.
@@ -380,7 +391,7 @@ def _issue_receipt_number(payment: Payment, account: Account) -> None:
         number = _receipt_number(day)
         try:
             with db.session.begin_nested():
-                db.session.execute(
+                _changed(
                     update(Payment)
                     .where(Payment.id == payment.id)
                     .values(receipt_number=number)
@@ -422,12 +433,12 @@ def _move(payment_id: int, from_statuses: tuple[str, ...], **values):
     """
     payment, account = _lock(payment_id)
     previous = payment.status
-    moved = db.session.execute(
+    moved = _changed(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status.in_(from_statuses))
         .values(completed_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         return None
     db.session.refresh(payment)
@@ -630,7 +641,7 @@ def _claim_check(payment_id: int) -> bool:
     read here, not earlier: a reconciler's loop can last longer than the interval.
     """
     now = utcnow()
-    claimed = db.session.execute(
+    claimed = _changed(
         update(Payment)
         .where(
             Payment.id == payment_id,
@@ -640,7 +651,7 @@ def _claim_check(payment_id: int) -> bool:
         )
         .values(last_checked_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return claimed == 1
 
 
@@ -667,9 +678,9 @@ def sync(payment: Payment) -> Payment:
     payment_id = payment.id
     intent = _ask_stripe(payment)
     if intent is not None:
-        apply_intent(db.session.get(Payment, payment_id), intent, source="sync")
+        apply_intent(db.session.get_one(Payment, payment_id), intent, source="sync")
         db.session.flush()
-    return db.session.get(Payment, payment_id, populate_existing=True)
+    return db.session.get_one(Payment, payment_id, populate_existing=True)
 
 
 def stale_payments(now: datetime | None = None) -> list[Payment]:
@@ -709,9 +720,9 @@ def _reconcile_one(payment: Payment) -> Payment:
         # another machine's, or an earlier run that stopped before recording the outcome.
         intent = dataclasses.replace(intent, failure_code=ABANDONED)
     if intent is not None:
-        apply_intent(db.session.get(Payment, payment_id), intent, source="reconcile")
+        apply_intent(db.session.get_one(Payment, payment_id), intent, source="reconcile")
         db.session.flush()
-    return db.session.get(Payment, payment_id, populate_existing=True)
+    return db.session.get_one(Payment, payment_id, populate_existing=True)
 
 
 def reconcile(now: datetime | None = None) -> list[Payment]:

@@ -148,7 +148,7 @@ def show(public_id: str):
     if payment.status == PaymentStatus.PENDING:
         return render_template("payments/pending.html", payment=payment, account=account)
     if payment.status == PaymentStatus.FAILED:
-        reason = FAILURE_REASONS.get(payment.failure_code, GENERIC_FAILURE)
+        reason = FAILURE_REASONS.get(payment.failure_code or "", GENERIC_FAILURE)
         return render_template("payments/failed.html", payment=payment, account=account, reason=reason)
     return render_template("payments/receipt.html", payment=payment, account=account)
 
