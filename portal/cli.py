@@ -186,7 +186,11 @@ def payments_stale() -> None:
 @with_appcontext
 @transactional
 def payments_reconcile() -> None:
-    """Ask Stripe about every stale payment and record what it says."""
+    """Settle payments unconfirmed after PAYMENT_CONFIRMATION_MINUTES.
+
+    Records what Stripe says; a payment whose bank check was never finished is cancelled at
+    Stripe and its amount released. Safe to run from cron on several machines at once.
+    """
     from portal.payments.service import reconcile
 
     left = reconcile()

@@ -8,8 +8,10 @@ import json
 import time
 import urllib.request
 import uuid
+from datetime import timedelta
 
 import stripe
+from sqlalchemy import select
 
 from tests.conftest import WEBHOOK_SECRET
 
@@ -94,3 +96,18 @@ def send(client, body_and_headers):
 
 def intent_object(base_url: str, intent_id: str) -> dict:
     return stripe_client(base_url).payment_intents.retrieve(intent_id).to_dict()
+
+
+def later(db, public_id: str, by: timedelta | None = None) -> None:
+    """Move a payment's clock back as if time had passed: its last check with Stripe (which
+    throttles page views) and, with ``by``, when it was sent (the confirmation window)."""
+    from portal.models import Payment
+    from portal.payments.service import CHECK_INTERVAL
+
+    payment = db.session.execute(select(Payment).where(Payment.public_id == public_id)).scalar_one()
+    shift = max(by or CHECK_INTERVAL, CHECK_INTERVAL)
+    if payment.last_checked_at:
+        payment.last_checked_at -= shift
+    if by and payment.submitted_at:
+        payment.submitted_at -= by
+    db.session.commit()

@@ -140,3 +140,24 @@ def test_a_wallet_the_lender_does_not_offer_is_refused(app, client, db, monkeypa
     token = client.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
     response = client.post(f"/payments/{public_id}/wallet", data={"csrf_token": token, "method": "alipay"})
     assert response.status_code == 400 and gateway.calls == []
+
+
+def test_the_alipay_return_address_is_the_portals_own_whatever_host_the_request_named(db, make_app, monkeypatch):
+    portal = make_app(PORTAL_BASE_URL="https://pay.lender.example")
+    lender = LenderFactory(payment_methods="card,alipay")
+    account = AccountFactory(borrower=BorrowerFactory(lender=lender))
+    gateway = stub(portal, monkeypatch, redirect_url="https://alipay.example/pay/1")
+    browser = portal.test_client()
+    sign_in_through_link(browser, account)
+    public_id = pay.start(browser, account)
+    token = browser.get("/dashboard").soup.find("input", attrs={"name": "csrf_token"})["value"]
+    # The same signed-in browser, reaching the app under a name of the sender's choosing.
+    browser.set_cookie("portal_session", browser.get_cookie("portal_session").value, domain="phishing.example")
+    response = browser.post(
+        f"/payments/{public_id}/wallet",
+        data={"csrf_token": token, "method": "alipay"},
+        headers={"Host": "phishing.example"},
+    )
+    assert response.status_code == 303
+    params, _ = gateway.calls[0]
+    assert params["return_url"] == f"https://pay.lender.example/payments/{public_id}"

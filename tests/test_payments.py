@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import re
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,6 +14,7 @@ from tests import payment_helpers as pay
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
 from tests.helpers import sign_in_through_link
 from tests.pages import text_of
+from tests.quality import world
 
 
 @pytest.fixture
@@ -146,6 +151,7 @@ def test_three_d_secure_success(signed_in, account, db, stripe_server):
     assert pending.soup.find("a", href=f"/payments/{public_id}", class_="button")  # "Check again"
     assert refresh(db, account).reserved_minor == 204070
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=True)
+    pay.later(db, public_id)  # the page asked Stripe a moment ago: it asks again a little later
     receipt = signed_in.get(f"/payments/{public_id}")  # the return page asks Stripe
     assert "R" in receipt.soup.find("dl", class_="receipt").get_text()
     assert refresh(db, account).overdue_minor == 0
@@ -269,3 +275,67 @@ def test_stale_unconfirmed_payments_are_listed_for_staff(signed_in, account, db,
 def test_accounts_table_never_goes_negative(signed_in, account, db, stripe_server):
     pay.pay_with(signed_in, pay.start(signed_in, account), pay.card(stripe_server.base_url))
     assert db.session.execute(select(func.min(Account.overdue_minor))).scalar() == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Receipt numbers
+
+RECEIPT = re.compile(r"^R(\d{8})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})$")
+
+
+@pytest.mark.parametrize("timezone", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_a_receipt_carries_the_borrowers_date_and_nothing_about_other_payments(db, timezone):
+    # UTC+14 and UTC-11: whatever the time of day, the borrower's date differs from the UTC
+    # date in at least one of the two.
+    account = AccountFactory(borrower=BorrowerFactory(timezone=timezone))
+    numbers = []
+    for _ in range(6):
+        payment = world.payment(account, 5000, "succeeded")
+        found = RECEIPT.match(payment.receipt_number)
+        assert found, payment.receipt_number
+        assert found[1] == f"{payment.completed_at.astimezone(ZoneInfo(timezone)):%Y%m%d}"
+        numbers.append(payment.receipt_number)
+    assert len(set(numbers)) == len(numbers)
+    # Random, not counted: consecutive payments do not share the start of the random part.
+    assert len({number.split("-", 1)[1][:2] for number in numbers}) > 1
+
+
+def test_a_colliding_receipt_number_is_drawn_again(db, monkeypatch):
+    from portal.payments import service
+
+    account = AccountFactory()
+    monkeypatch.setattr(service, "_receipt_random", random.Random(7))
+    first = world.payment(account, 5000, "succeeded").receipt_number
+    # The same draws again: the first number is taken, so the second one is used.
+    monkeypatch.setattr(service, "_receipt_random", random.Random(7))
+    second = world.payment(account, 5000, "succeeded").receipt_number
+    assert second != first and RECEIPT.match(second)
+    assert db.session.execute(select(func.count()).where(Payment.receipt_number.is_not(None))).scalar() == 2
+
+
+# ---------------------------------------------------------------------------------------
+# Decimal places follow the currency
+
+
+@pytest.mark.parametrize(
+    "currency,typed,locale,expected",
+    [
+        ("JPY", "500.5", "en", "Enter a whole amount, without decimals, for example 500."),
+        ("JPY", "500.5", "zh_Hans", "请输入整数金额，不带小数，例如 500。"),
+        ("JPY", "500.5", "zh_Hant", "請輸入整數金額，不含小數，例如 500。"),
+        ("JPY", "abc", "en", "Enter the amount in numbers only, for example 500."),
+        ("KWD", "12.3456", "en", "Enter the amount with at most 3 decimal places, for example 500.500."),
+        ("KWD", "12.3456", "zh_Hans", "金额最多保留3位小数，例如 500.500。"),
+        ("KWD", "12.3456", "zh_Hant", "金額最多只能有3位小數，例如 500.500。"),
+        ("CNY", "12.345", "en", "Enter the amount with at most 2 decimal places, for example 500.50."),
+        ("CNY", "12.345", "zh_Hans", "金额最多保留2位小数，例如 500.50。"),
+        ("CNY", "", "en", "Enter the amount you want to pay, for example 500.00."),
+    ],
+)
+def test_the_decimal_places_message_follows_the_currency(client, db, currency, typed, locale, expected):
+    account = AccountFactory(currency=currency)
+    sign_in_through_link(client, account)
+    client.set_cookie("portal_lang", locale)
+    response = pay.choose(client, account, typed)
+    assert response.status_code == 400
+    assert response.soup.find(id="amount-error").get_text() == expected

@@ -13,6 +13,7 @@ import re
 import pytest
 
 from portal.i18n import LOCALE_COOKIE, LOCALES
+from portal.models import Account
 from tests.helpers import sign_in_through_link
 from tests.quality import world as w
 
@@ -74,3 +75,11 @@ def test_every_page_is_the_same_with_and_without_precompiled_translations(both, 
             assert same_page(fast, stock, url, locale) == 200, url
         # A form sent back with errors (no CSRF token needed to compare: both refuse alike).
         assert same_page(fast, stock, f"/accounts/{account}/pay", locale, "POST", {"choice": "other"}) == 400
+
+    # A card page left open while the account changed: the amount form, with the reason.
+    figures = db.session.get(Account, account)
+    figures.principal_minor -= figures.overdue_minor - 1000
+    figures.overdue_minor = 1000  # less than the 50.00 the created payment was for
+    db.session.commit()
+    for locale in LOCALES:
+        assert same_page(fast, stock, f"/payments/{world.payments['created']}", locale) == 200

@@ -65,6 +65,10 @@ class Payment(Model):
     submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the portal last asked Stripe about this pending payment (its page, reconciliation):
+    # claimed by a conditional UPDATE, so that refreshes and concurrent askers make at most one
+    # call per interval (payments.service.CHECK_INTERVAL).
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     account = relationship("Account", lazy="joined", innerjoin=True)

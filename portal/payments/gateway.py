@@ -7,11 +7,15 @@ localstripe (STRIPE_API_BASE). Nothing else in the portal imports ``stripe``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import stripe
 from flask import current_app
 
 from portal.models import PaymentMethod
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
 
 # Stripe's own default tolerance for webhook timestamps: a replayed old signature fails.
 WEBHOOK_TOLERANCE_SECONDS = 300
@@ -27,6 +31,11 @@ class PaymentDeclined(Exception):
 
 class ProviderUnavailable(Exception):
     """No answer from Stripe: the outcome is unknown until it is confirmed."""
+
+
+class NotCancellable(Exception):
+    """Stripe refused to cancel an intent: its state changed (it succeeded, is processing, or
+    was cancelled already). Read it again to learn which."""
 
 
 class InvalidWebhook(Exception):
@@ -68,15 +77,21 @@ class Intent:
 
 
 def intent_params(
-    *, amount: int, currency: str, method: str, payment_method: str | None, metadata: dict, return_url: str | None
-) -> dict:
+    *,
+    amount: int,
+    currency: str,
+    method: str,
+    payment_method: str | None,
+    metadata: dict[str, str],
+    return_url: str | None,
+) -> dict[str, Any]:
     """PaymentIntent parameters for one attempt, per payment method.
 
     Cards are confirmed at once with the payment method collected by Stripe.js (localstripe
     refuses confirm-later with a payment method). Alipay redirects and needs a return URL;
     WeChat Pay shows a QR code for the web client.
     """
-    params = {
+    params: dict[str, Any] = {
         "amount": amount,
         "currency": currency.lower(),
         "metadata": metadata,
@@ -98,15 +113,18 @@ def intent_params(
 
 class StripeGateway:
     def __init__(self, secret_key: str, api_base: str | None, webhook_secret: str | None):
-        options = {"max_network_retries": 0}
-        if api_base:
-            options["base_addresses"] = {"api": api_base}
-        self._client = stripe.StripeClient(secret_key, **options).v1
+        self._client = stripe.StripeClient(
+            secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=0
+        ).v1
         self._webhook_secret = webhook_secret
 
-    def create_intent(self, params: dict, idempotency_key: str) -> Intent:
+    def create_intent(self, params: dict[str, Any], idempotency_key: str) -> Intent:
         try:
-            obj = self._client.payment_intents.create(params=params, options={"idempotency_key": idempotency_key})
+            # payment_method_types is not in the SDK's typed parameters, but Stripe and
+            # localstripe both take it (localstripe needs it).
+            obj = self._client.payment_intents.create(
+                params=cast("PaymentIntentCreateParams", params), options={"idempotency_key": idempotency_key}
+            )
         except stripe.CardError as exc:
             raise PaymentDeclined(getattr(exc, "code", None)) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
@@ -121,6 +139,20 @@ class StripeGateway:
     def retrieve_intent(self, intent_id: str) -> Intent:
         try:
             return Intent.from_stripe(self._client.payment_intents.retrieve(intent_id))
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise ProviderUnavailable(str(exc)) from exc
+
+    def cancel_intent(self, intent_id: str) -> Intent:
+        """Cancel an intent that was never completed, so that it can no longer take money.
+
+        No parameters: localstripe refuses any (real Stripe would accept a
+        ``cancellation_reason``). No idempotency key needed: cancelling twice is refused, not
+        repeated.
+        """
+        try:
+            return Intent.from_stripe(self._client.payment_intents.cancel(intent_id))
+        except stripe.InvalidRequestError as exc:
+            raise NotCancellable(str(exc)) from exc
         except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
             raise ProviderUnavailable(str(exc)) from exc
 

@@ -13,6 +13,14 @@ webhooks, and however many taps or tabs:
   ``record_failure``, which are conditional UPDATEs on the payment's status under a lock on
   the account row: the first one moves the money, every later one changes nothing.
 * Webhook events are stored by id under a unique constraint before they are acted on.
+* Nothing stays reserved forever: an attempt still pending after PAYMENT_CONFIRMATION_MINUTES
+  whose intent Stripe says was never completed is cancelled at Stripe first, and only then
+  recorded as failed through ``record_failure`` (``reconcile``). Stripe cannot take money for a
+  cancelled intent; if it took some before the cancel, the cancel is refused and the success is
+  recorded instead, and a late success after a failure still counts, once (``record_success``).
+* Asking Stripe about a pending payment is claimed first (``last_checked_at``, a conditional
+  UPDATE committed before the call): whoever asks, a page view, a refresh or reconcilers on
+  several machines, at most one call per ``CHECK_INTERVAL`` is made.
 
 A database transaction never stays open while waiting on Stripe: the functions that call it
 commit first (``commit_before_external_call``), and the request (or CLI command) commits the
@@ -21,14 +29,18 @@ outcome at its end, like everything else (portal/database.py).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Executable, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.database import commit_before_external_call
@@ -36,6 +48,7 @@ from portal.extensions import db
 from portal.models import (
     Account,
     AccountStatus,
+    Borrower,
     Payment,
     PaymentMethod,
     PaymentPurpose,
@@ -44,7 +57,15 @@ from portal.models import (
 )
 from portal.models.types import utcnow
 from portal.outbox.events import emit
-from portal.payments.gateway import Intent, InvalidWebhook, PaymentDeclined, ProviderUnavailable, gateway, intent_params
+from portal.payments.gateway import (
+    Intent,
+    InvalidWebhook,
+    NotCancellable,
+    PaymentDeclined,
+    ProviderUnavailable,
+    gateway,
+    intent_params,
+)
 from portal.signed_in import LoanAccount
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
@@ -52,6 +73,19 @@ from portal.signed_in import LoanAccount
 METHOD_CURRENCIES = {PaymentMethod.CARD: None, PaymentMethod.ALIPAY: {"CNY"}, PaymentMethod.WECHAT_PAY: {"CNY"}}
 # Statuses that hold a reservation on the account.
 IN_FLIGHT = (PaymentStatus.PENDING,)
+# At most one question to Stripe about a pending payment per interval, however often its page
+# is opened and however many reconcilers run.
+CHECK_INTERVAL = timedelta(seconds=5)
+# Stripe's statuses of an intent the borrower never completed: nothing has been charged, and
+# Stripe still allows it to be cancelled.
+NEVER_COMPLETED = ("requires_action", "requires_payment_method", "requires_confirmation")
+# The failure code of an attempt cancelled because its bank check was never finished.
+ABANDONED = "confirmation_abandoned"
+
+
+def _changed(statement: Executable) -> int:
+    """Run a conditional UPDATE; how many rows it changed (0: its condition no longer held)."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 class PaymentRefused(Exception):
@@ -104,13 +138,17 @@ def minimum_amount(account: LoanAccount) -> int:
     return max(min(share, lender.min_payment_minor, account.payable_minor), 1)
 
 
-def available_methods(account: LoanAccount) -> list[str]:
-    configured = [m.strip() for m in account.lender.payment_methods.split(",") if m.strip()]
-    return [
-        m
-        for m in configured
-        if m in METHOD_CURRENCIES and (METHOD_CURRENCIES[m] is None or account.currency in METHOD_CURRENCIES[m])
-    ]
+def available_methods(account: LoanAccount) -> list[PaymentMethod]:
+    offered = []
+    for name in account.lender.payment_methods.split(","):
+        try:
+            method = PaymentMethod(name.strip())
+        except ValueError:
+            continue  # not a method the portal knows (or an empty entry)
+        currencies = METHOD_CURRENCIES[method]
+        if currencies is None or account.currency in currencies:
+            offered.append(method)
+    return offered
 
 
 def check_amount(account: LoanAccount, amount: int) -> None:
@@ -164,11 +202,28 @@ def start_payment(
     return payment
 
 
+def check_still_payable(payment: Payment) -> None:
+    """Refuse an attempt chosen earlier that no longer fits what can be paid now.
+
+    The account changed after the amount was chosen (the card page was left open): another
+    payment succeeded or is being confirmed, or the loan core lowered the figures. The code
+    says which, so the borrower is told the truth and the new figure.
+    """
+    account = payment.account
+    if payment.amount_minor <= account.payable_minor:
+        return
+    if account.reserved_minor and payment.amount_minor <= account.overdue_minor:
+        raise PaymentRefused("in_flight")  # it fits once the payment being confirmed is settled
+    if account.payable_minor <= 0:
+        raise PaymentRefused("in_flight" if account.reserved_minor else "nothing_due")
+    raise PaymentRefused("amount_changed", chosen=payment.amount_minor, owed=account.overdue_minor)
+
+
 def choose_method(payment: Payment, method: str) -> None:
     """Switch an attempt that has not been sent yet to another available method."""
     if payment.status != PaymentStatus.CREATED or method not in available_methods(payment.account):
         raise PaymentRefused("method_unavailable")
-    payment.method = method
+    payment.method = PaymentMethod(method)
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,20 +256,20 @@ def _reserve(payment: Payment) -> bool:
 
 
 def _reserve_or_raise(payment: Payment) -> None:
-    reserved = db.session.execute(
+    reserved = _changed(
         update(Account)
         .where(Account.id == payment.account_id, Account.overdue_minor - Account.reserved_minor >= payment.amount_minor)
         .values(reserved_minor=Account.reserved_minor + payment.amount_minor)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if reserved != 1:
         raise _NotReserved
-    sent = db.session.execute(
+    sent = _changed(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == PaymentStatus.CREATED)
         .values(status=PaymentStatus.PENDING, submitted_at=utcnow(), submit_attempts=Payment.submit_attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if sent != 1:
         raise _NotReserved
 
@@ -225,10 +280,13 @@ def submit(
     """Send an attempt to Stripe once. Commits the reservation before the call."""
     payment_id = payment.id
     if not _reserve(payment):
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment = db.session.get_one(Payment, payment_id, populate_existing=True)
         if payment.status == PaymentStatus.CREATED:
-            # Could not reserve: the amount is no longer payable (another tab paid first).
-            raise PaymentRefused("in_flight")
+            # Could not reserve: the amount is no longer payable. Say why, from the account as
+            # it is now (another tab paid first, or the figures changed).
+            db.session.refresh(payment.account)
+            check_still_payable(payment)
+            raise PaymentRefused("in_flight")  # it fitted again a moment later: ask to wait
         return SubmitResult(payment)  # a double tap: already on its way, nothing more to send
     payment.payment_method_ref = payment_method_ref
     audit.record("payment.submitted", actor_type="borrower", actor_id=actor_id, subject=payment, method=payment.method)
@@ -248,17 +306,17 @@ def submit(
         intent = gateway().create_intent(params, payment.idempotency_key)
     except PaymentDeclined as declined:
         record_failure(payment.id, declined.code, source="charge")
-        return SubmitResult(db.session.get(Payment, payment_id))
+        return SubmitResult(db.session.get_one(Payment, payment_id))
     except ProviderUnavailable as exc:
         # The outcome is unknown: the money may or may not have moved. The payment stays
         # pending (the amount stays reserved) until Stripe confirms either way.
         current_app.logger.warning("Stripe unreachable for payment %s: %s", payment.public_id, exc)
-        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        payment = db.session.get_one(Payment, payment_id, populate_existing=True)
         payment.provider_status = "unreachable"
         audit.record("payment.provider_unreachable", actor_type="system", subject=payment)
         return SubmitResult(payment)
 
-    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    payment = db.session.get_one(Payment, payment_id, populate_existing=True)
     payment.provider_reference = intent.id
     apply_intent(payment, intent, source="submit")
     return SubmitResult(
@@ -303,11 +361,47 @@ def _lock(payment_id: int) -> tuple[Payment, Account]:
         account = db.session.execute(
             select(Account).where(Account.id == account_id).with_for_update().execution_options(populate_existing=True)
         ).scalar_one()
-    return db.session.get(Payment, payment_id), account
+    return db.session.get_one(Payment, payment_id), account
 
 
-def _receipt_number(payment: Payment, when: datetime) -> str:
-    return f"R{when:%Y%m%d}-{payment.id:07d}"
+# Receipt numbers are read out over the phone: the day of the payment in the borrower's time
+# zone, then random digits of Crockford's base 32 (no I, L, O or U, which are taken for 1, 0
+# and V). Random, not a sequence: a receipt tells nobody how many payments others made.
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_RANDOM_LENGTH = 8  # 40 bits: a collision on one day is rare, and retried
+RECEIPT_ATTEMPTS = 8
+_receipt_random = secrets.SystemRandom()
+
+
+def _receipt_number(day: date) -> str:
+    random_part = "".join(_receipt_random.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_RANDOM_LENGTH))
+    half = RECEIPT_RANDOM_LENGTH // 2
+    return f"R{day:%Y%m%d}-{random_part[:half]}-{random_part[half:]}"
+
+
+def _issue_receipt_number(payment: Payment, account: Account) -> None:
+    """Give a succeeded payment a unique receipt number, drawing again on a collision."""
+    timezone = db.session.execute(select(Borrower.timezone).where(Borrower.id == account.borrower_id)).scalar_one()
+    assert payment.completed_at is not None  # set by the move to succeeded
+    day = payment.completed_at.astimezone(ZoneInfo(timezone)).date()
+    # Everything else this transaction changed goes out first: a collision rolls back only the
+    # savepoint around the number.
+    db.session.flush()
+    for _ in range(RECEIPT_ATTEMPTS):
+        number = _receipt_number(day)
+        try:
+            with db.session.begin_nested():
+                _changed(
+                    update(Payment)
+                    .where(Payment.id == payment.id)
+                    .values(receipt_number=number)
+                    .execution_options(synchronize_session=False)
+                )
+        except IntegrityError:
+            continue
+        set_committed_value(payment, "receipt_number", number)
+        return
+    raise RuntimeError(f"no free receipt number for payment {payment.public_id} after {RECEIPT_ATTEMPTS} draws")
 
 
 def _payment_data(payment: Payment, account: Account) -> dict:
@@ -339,12 +433,12 @@ def _move(payment_id: int, from_statuses: tuple[str, ...], **values):
     """
     payment, account = _lock(payment_id)
     previous = payment.status
-    moved = db.session.execute(
+    moved = _changed(
         update(Payment)
         .where(Payment.id == payment_id, Payment.status.in_(from_statuses))
         .values(completed_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         return None
     db.session.refresh(payment)
@@ -368,7 +462,7 @@ def record_success(payment_id: int, *, source: str) -> bool:
     account.overdue_minor -= allocation.total
     payment.excess_minor = allocation.excess
     payment.overdue_after_minor = account.overdue_minor
-    payment.receipt_number = _receipt_number(payment, payment.completed_at)
+    _issue_receipt_number(payment, account)
     _set_account_status(account)
     emit("payment.succeeded", lender_id=account.lender_id, account=account, data=_payment_data(payment, account))
     audit.record(
@@ -539,20 +633,54 @@ def handle_webhook(event: dict) -> str:
     return "ignored"
 
 
-def sync(payment: Payment) -> Payment:
-    """Ask Stripe about a pending payment (the return page, a refresh, reconciliation)."""
+def _claim_check(payment_id: int) -> bool:
+    """Whether this caller may ask Stripe about a pending payment now.
+
+    One conditional UPDATE, committed before the call: of any number of concurrent askers
+    (tabs, workers, reconcilers on several machines) one wins per CHECK_INTERVAL. The time is
+    read here, not earlier: a reconciler's loop can last longer than the interval.
+    """
+    now = utcnow()
+    claimed = _changed(
+        update(Payment)
+        .where(
+            Payment.id == payment_id,
+            Payment.status == PaymentStatus.PENDING,
+            Payment.provider_reference.is_not(None),
+            or_(Payment.last_checked_at.is_(None), Payment.last_checked_at <= now - CHECK_INTERVAL),
+        )
+        .values(last_checked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed == 1
+
+
+def _ask_stripe(payment: Payment) -> Intent | None:
+    """The intent as Stripe has it now, or None: not ours to ask (someone asked a moment ago,
+    the payment is settled or never reached Stripe) or Stripe did not answer."""
     if payment.status != PaymentStatus.PENDING or not payment.provider_reference:
-        return payment
-    payment_id, reference = payment.id, payment.provider_reference
+        return None
+    reference = payment.provider_reference
+    if not _claim_check(payment.id):
+        return None
     commit_before_external_call("Stripe: read the payment intent")
     try:
-        intent = gateway().retrieve_intent(reference)
+        return gateway().retrieve_intent(reference)
     except ProviderUnavailable:
-        return db.session.get(Payment, payment_id)
-    payment = db.session.get(Payment, payment_id)
-    apply_intent(payment, intent, source="sync")
-    db.session.flush()
-    return db.session.get(Payment, payment_id, populate_existing=True)
+        return None
+
+
+def sync(payment: Payment) -> Payment:
+    """Ask Stripe about a pending payment (the return page, "Check again"), at most once per
+    CHECK_INTERVAL, and record what it says. Returns the payment as it is now."""
+    if payment.status != PaymentStatus.PENDING:
+        return payment  # nothing to ask: no query on the card page or a receipt
+    payment_id = payment.id
+    intent = _ask_stripe(payment)
+    if intent is not None:
+        apply_intent(db.session.get_one(Payment, payment_id), intent, source="sync")
+        db.session.flush()
+    return db.session.get_one(Payment, payment_id, populate_existing=True)
 
 
 def stale_payments(now: datetime | None = None) -> list[Payment]:
@@ -562,14 +690,52 @@ def stale_payments(now: datetime | None = None) -> list[Payment]:
         db.session.execute(
             select(Payment)
             .where(Payment.status == PaymentStatus.PENDING, Payment.submitted_at < cutoff)
-            .order_by(Payment.submitted_at)
+            .order_by(Payment.submitted_at, Payment.id)
         ).scalars()
     )
 
 
+def _cancel_abandoned(intent: Intent) -> Intent | None:
+    """Cancel at Stripe an intent the borrower never completed; the intent as it is afterwards
+    (cancelled, or whatever it became meanwhile), or None if Stripe did not answer."""
+    try:
+        try:
+            after = gateway().cancel_intent(intent.id)
+        except NotCancellable:
+            # It moved on meanwhile: succeeded, processing, or cancelled by another reconciler.
+            after = gateway().retrieve_intent(intent.id)
+    except ProviderUnavailable:
+        return None
+    # Keep the reason Stripe gave before the cancel (a failed bank check), if it gave one.
+    return dataclasses.replace(after, failure_code=after.failure_code or intent.failure_code)
+
+
+def _reconcile_one(payment: Payment) -> Payment:
+    payment_id = payment.id
+    intent = _ask_stripe(payment)
+    if intent is not None and intent.status in NEVER_COMPLETED:
+        intent = _cancel_abandoned(intent)
+    if intent is not None and intent.status == "canceled" and not intent.failure_code:
+        # Past the confirmation window nobody finished it, whoever cancelled it: this run,
+        # another machine's, or an earlier run that stopped before recording the outcome.
+        intent = dataclasses.replace(intent, failure_code=ABANDONED)
+    if intent is not None:
+        apply_intent(db.session.get_one(Payment, payment_id), intent, source="reconcile")
+        db.session.flush()
+    return db.session.get_one(Payment, payment_id, populate_existing=True)
+
+
 def reconcile(now: datetime | None = None) -> list[Payment]:
-    """Re-read every stale payment from Stripe; return those still unresolved."""
-    return [p for p in (sync(p) for p in stale_payments(now)) if p.status == PaymentStatus.PENDING]
+    """Settle every payment still pending after PAYMENT_CONFIRMATION_MINUTES; return those
+    still unresolved.
+
+    Stripe's answer is recorded as it is, except that an intent the borrower never completed
+    (a bank check left open, no payment method) is cancelled at Stripe and then recorded as
+    failed, which releases its reservation. Safe to run from cron on several machines at once:
+    each payment is claimed before Stripe is asked, and every outcome is recorded once.
+    """
+    checked = [_reconcile_one(payment) for payment in stale_payments(now)]
+    return [payment for payment in checked if payment.status == PaymentStatus.PENDING]
 
 
 def own_payment(borrower, public_id: str) -> Payment | None:

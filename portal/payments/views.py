@@ -9,11 +9,20 @@ from flask_login import current_user, login_required
 from portal.database import abandon_request, get_without_transaction
 from portal.extensions import csrf, limiter
 from portal.models import PaymentPurpose, PaymentStatus
-from portal.money import MoneyError, format_money, parse_major
+from portal.money import MoneyError, format_major_plain, format_money, parse_major, precision
 from portal.payments import service
 from portal.payments.forms import AmountForm, MethodForm
 from portal.payments.gateway import InvalidWebhook, gateway
-from portal.payments.messages import AMOUNT_PROBLEMS, ATTEMPT_PROBLEMS, FAILURE_REASONS, GENERIC_FAILURE, WALLET_NAMES
+from portal.payments.messages import (
+    AMOUNT_CODES,
+    AMOUNT_PROBLEMS,
+    ATTEMPT_PROBLEMS,
+    FAILURE_REASONS,
+    GENERIC_FAILURE,
+    TOO_MANY_DECIMALS,
+    WALLET_NAMES,
+    decimal_places_problem,
+)
 from portal.security import allow_csp
 from portal.signed_in import own_account
 
@@ -39,10 +48,17 @@ def _money(minor: int, currency: str) -> str:
 
 
 def _problem_text(refused: service.PaymentRefused, account) -> str:
+    currency = account.currency
+    places = precision(currency)
+    if refused.code == TOO_MANY_DECIMALS:
+        # 500.50 in yuan, 500.5 with one decimal place, 500.500 with three.
+        example = format_major_plain(500 * 10**places + 5 * 10 ** (places - 1) if places else 500, currency)
+        return decimal_places_problem(places, example)
     message = AMOUNT_PROBLEMS.get(refused.code) or ATTEMPT_PROBLEMS[refused.code]
-    values = {key: _money(value, account.currency) for key, value in refused.details.items()}
-    values.setdefault("maximum", _money(account.payable_minor, account.currency))
-    values.setdefault("minimum", _money(service.minimum_amount(account), account.currency))
+    values = {key: _money(value, currency) for key, value in refused.details.items()}
+    values.setdefault("maximum", _money(account.payable_minor, currency))
+    values.setdefault("minimum", _money(service.minimum_amount(account), currency))
+    values["example"] = format_major_plain(500 * 10**places, currency)  # 500.00, or 500 in yen
     return str(message) % values
 
 
@@ -76,10 +92,17 @@ def choose_amount_submit(account_id: int):
         form.amount.errors.append(_problem_text(refused, account))
         return _amount_page(account, form, 400)
     except service.PaymentRefused as refused:
-        target = form.amount.errors if refused.code in AMOUNT_PROBLEMS else form.form_errors
+        target = form.amount.errors if refused.code in AMOUNT_CODES else form.form_errors
         target.append(_problem_text(refused, account))
         return _amount_page(account, form, 400)
     return redirect(url_for("payments.show", public_id=payment.public_id), code=303)
+
+
+def _public_url(endpoint: str, **values) -> str:
+    """An absolute address under PORTAL_BASE_URL, the portal's public root, as reminder links
+    are built: never from the request's Host header, which whoever sends the request chooses."""
+    path = url_for(endpoint, **values).removeprefix(request.script_root)
+    return current_app.config["PORTAL_BASE_URL"] + path
 
 
 def _stripe_js_url() -> str:
@@ -104,6 +127,13 @@ def show(public_id: str):
     payment = service.sync(_payment_or_404(public_id))
     account = payment.account
     if payment.status == PaymentStatus.CREATED:
+        try:
+            service.check_still_payable(payment)
+        except service.PaymentRefused as refused:
+            # A page left open while the account changed: choose again, with today's figures.
+            form = AmountForm()
+            form.form_errors.append(_problem_text(refused, account))
+            return _amount_page(account, form)
         _allow_stripe_on_this_page()
         return render_template(
             "payments/card.html",
@@ -118,7 +148,7 @@ def show(public_id: str):
     if payment.status == PaymentStatus.PENDING:
         return render_template("payments/pending.html", payment=payment, account=account)
     if payment.status == PaymentStatus.FAILED:
-        reason = FAILURE_REASONS.get(payment.failure_code, GENERIC_FAILURE)
+        reason = FAILURE_REASONS.get(payment.failure_code or "", GENERIC_FAILURE)
         return render_template("payments/failed.html", payment=payment, account=account, reason=reason)
     return render_template("payments/receipt.html", payment=payment, account=account)
 
@@ -139,11 +169,8 @@ def pay_by_card(public_id: str):
             payment, payment_method_ref=payment_method[:255], return_url=None, actor_id=current_user.borrower.id
         )
     except service.PaymentRefused as refused:
-        return jsonify(
-            error=refused.code,
-            message=_problem_text(refused, payment.account),
-            next=url_for("payments.choose_amount", account_id=payment.account_id),
-        ), 409
+        # The payment's page explains the refusal and offers to choose again.
+        return jsonify(error=refused.code, message=_problem_text(refused, payment.account), next=next_url), 409
     return jsonify(next=next_url, client_secret=result.client_secret)
 
 
@@ -159,13 +186,14 @@ def pay_by_wallet(public_id: str):
         service.choose_method(payment, form.method.data)
     except service.PaymentRefused:
         abort(400)
-    return_url = url_for("payments.show", public_id=public_id, _external=True)
+    return_url = _public_url("payments.show", public_id=public_id)
     try:
         result = service.submit(
             payment, payment_method_ref=None, return_url=return_url, actor_id=current_user.borrower.id
         )
     except service.PaymentRefused:
-        return redirect(url_for("payments.choose_amount", account_id=payment.account_id), code=303)
+        # The payment's page explains the refusal and offers to choose again.
+        return redirect(url_for("payments.show", public_id=public_id), code=303)
     if result.redirect_url:
         return redirect(result.redirect_url, code=303)
     if result.qr_image_url:

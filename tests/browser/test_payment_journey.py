@@ -112,3 +112,24 @@ def test_declined_card_says_so_and_offers_another_try(phone, live_server, webhoo
     assert "拒绝" in phone.locator("main").inner_text()
     db.session.rollback()  # a fresh snapshot: the server committed in another thread
     assert db.session.get(Account, account.id).reserved_minor == 0
+
+
+def test_a_card_page_left_open_while_the_figures_fell_asks_to_choose_again(phone, live_server, webhooks, db):
+    account = AccountFactory()  # overdue 2,040.70
+    signed_in_on_pay_page(phone, live_server, account, "zh_Hans")
+    phone.click("main button[type=submit]")  # everything overdue
+    phone.wait_for_selector("#card-element input")
+    # Meanwhile the loan core sends lower figures (a payment made at a branch).
+    db.session.rollback()  # a fresh snapshot: the server committed in another thread
+    changed = db.session.get(Account, account.id)
+    changed.principal_minor -= 54070
+    changed.overdue_minor -= 54070
+    db.session.commit()
+    enter_card(phone, "4242424242424242")
+    phone.wait_for_selector("main form[action$='/pay']")
+    text = phone.locator("main").inner_text()
+    assert "逾期金额有了变化" in text and "¥1,500.00" in text and "确认中" not in text
+    shot(phone, "zh_Hans-pay-amount-changed")
+    db.session.rollback()  # a fresh snapshot: the server committed in another thread
+    assert db.session.get(Account, account.id).reserved_minor == 0
+    assert db.session.execute(select(Payment.status)).scalar_one() == "created"  # never sent
