@@ -42,6 +42,7 @@ def _database_url(tmp_path_factory) -> str:
 
 
 WEBHOOK_SECRET = "whsec_test_only_not_a_secret"
+RUN_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
 
 
 def app_config(database_url: str, stripe_base: str | None = None) -> dict:
@@ -52,8 +53,10 @@ def app_config(database_url: str, stripe_base: str | None = None) -> dict:
         "STRIPE_API_BASE": stripe_base,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL", "memory://"),
-        # A prefix per run: two runs sharing one Redis never see each other's counters.
-        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        # A prefix per run: two runs sharing one Redis never see (or reset) each other's
+        # counters. The storage's own prefix too: resetting the limiter deletes its keys.
+        "RATELIMIT_KEY_PREFIX": RUN_PREFIX,
+        "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": RUN_PREFIX} if os.environ.get("REDIS_URL") else {},
         "PORTAL_BASE_URL": "http://localhost",
         # Text messages stay in the sms_message table, where tests read them.
         "SMS_BACKEND": "database",
