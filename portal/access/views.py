@@ -56,12 +56,11 @@ def home():
 @get_without_transaction
 def open_link(code: str):
     found = service.look_up_link(code)
-    if found.problem:
-        lender = found.link.account.lender if found.link else None
-        return render_template("access/link_problem.html", problem=found.problem, lender=lender), LINK_PROBLEM_STATUS[
-            found.problem
-        ]
     link = found.link
+    if found.problem or link is None:
+        problem = found.problem or "unknown"
+        lender = link.account.lender if link else None
+        return render_template("access/link_problem.html", problem=problem, lender=lender), LINK_PROBLEM_STATUS[problem]
     session["link_id"] = link.id
     session["link_tz"] = link.account.borrower.timezone
     if link.locale:

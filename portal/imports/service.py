@@ -188,7 +188,7 @@ def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, 
     except (ZoneInfoNotFoundError, ValueError):
         bad("timezone", f"{timezone!r} is not an IANA time zone such as Asia/Shanghai")
 
-    if errors:
+    if errors or phone is None or days is None:
         return None, errors
     return AccountRecord(
         line=line,
@@ -304,14 +304,14 @@ def upsert(
         part = records[start : start + chunk]
         hashes = [(lenders[r.lender_code].id, hash_national_id(r.national_id)) for r in part]
         numbers = [(lenders[r.lender_code].id, r.account_number) for r in part]
-        for borrower in db.session.execute(
+        for stored_borrower in db.session.execute(
             select(Borrower).where(tuple_(Borrower.lender_id, Borrower.national_id_hash).in_(hashes))
         ).scalars():
-            borrowers[(borrower.lender_id, borrower.national_id_hash)] = borrower
-        for account in db.session.execute(
+            borrowers[(stored_borrower.lender_id, stored_borrower.national_id_hash)] = stored_borrower
+        for stored_account in db.session.execute(
             select(Account).where(tuple_(Account.lender_id, Account.account_number).in_(numbers))
         ).scalars():
-            accounts[(account.lender_id, account.account_number)] = account
+            accounts[(stored_account.lender_id, stored_account.account_number)] = stored_account
 
     now = utcnow()
     for record in records:

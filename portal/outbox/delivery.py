@@ -31,7 +31,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
-from portal.database import commit_before_external_call
+from portal.database import commit_before_external_call, updated
 from portal.extensions import db
 from portal.models import DeliveryStatus, OutboxDelivery
 from portal.models.types import utcnow
@@ -127,15 +127,17 @@ def _claim(now: datetime, limit: int) -> list[int]:
         query = query.with_for_update(skip_locked=True, of=OutboxDelivery)
     claimed = []
     for delivery_id in db.session.execute(query).scalars().all():
-        won = db.session.execute(
-            update(OutboxDelivery)
-            .where(
-                OutboxDelivery.id == delivery_id,
-                (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
+        won = updated(
+            db.session.execute(
+                update(OutboxDelivery)
+                .where(
+                    OutboxDelivery.id == delivery_id,
+                    (OutboxDelivery.locked_until.is_(None)) | (OutboxDelivery.locked_until < now),
+                )
+                .values(locked_until=now + LOCK)
+                .execution_options(synchronize_session=False)
             )
-            .values(locked_until=now + LOCK)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         if won:
             claimed.append(delivery_id)
     commit_before_external_call("webhooks: the claims must hold while the POSTs are on their way")
@@ -170,7 +172,7 @@ def _outgoing(delivery: OutboxDelivery) -> _Outgoing:
 
 def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
     """POST one event; None when the receiver took it, else what went wrong. No database here."""
-    if not item.enabled:
+    if not item.enabled or item.url is None or item.secret is None:
         return "client disabled or without webhook URL"
     try:
         check_destination(item.url, allow_private)
@@ -265,7 +267,9 @@ def retry_dead(delivery_ids: list[int] | None = None) -> int:
     if delivery_ids:
         query = query.where(OutboxDelivery.id.in_(delivery_ids))
     now = utcnow()
-    count = db.session.execute(
-        query.values(status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
-    ).rowcount
+    count = updated(
+        db.session.execute(
+            query.values(status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, give_up_at=now + RETRY_FOR)
+        )
+    )
     return count
