@@ -27,9 +27,13 @@ DEFAULT_DAYS_TO_FIRST = 7
 # Affordability offers aim at these shares of what is left each month (basis points).
 AFFORDABLE_SHARES = (2000, 3500, 5000)
 MAX_OFFERS = 3
+# No schedule is ever built with more payments than this, whatever is typed.
+MAX_SCHEDULE = 999
 
 # Problems that are wrong input, not a limit a person could agree to lift: never submitted.
-INPUT_PROBLEMS = frozenset({"nothing_to_plan", "date_in_past", "too_few_instalments", "amount_above_total"})
+INPUT_PROBLEMS = frozenset(
+    {"nothing_to_plan", "date_in_past", "too_few_instalments", "amount_above_total", "beyond_any_schedule"}
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,8 @@ def instalment_count(total: int, proposal: Proposal) -> int:
 def schedule(total: int, proposal: Proposal) -> list[Instalment]:
     """Every payment of the plan; the amounts sum exactly to ``total``."""
     count = instalment_count(total, proposal)
+    if count > MAX_SCHEDULE:
+        raise ValueError(f"{count} payments: more than any schedule may have")
     if total <= 0 or count < 1:
         return []
     if proposal.kind is PlanKind.INSTALMENTS and proposal.amount_minor:
@@ -164,6 +170,9 @@ def check(policy: Policy, balance: Balance, proposal: Proposal, today: date) -> 
     count = instalment_count(total, proposal)
     if count < 2:
         problems.append(Problem("too_few_instalments", 2))
+        return problems
+    if count > MAX_SCHEDULE:
+        problems.append(Problem("beyond_any_schedule", policy.max_instalments))
         return problems
     if proposal.frequency not in policy.frequencies:
         problems.append(Problem("frequency_not_allowed"))

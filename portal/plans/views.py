@@ -42,6 +42,7 @@ PROBLEM_FIELDS = {
     "first_date_too_late": "first_date",
     "term_too_long": "instalments",
     "too_many_instalments": "instalments",
+    "beyond_any_schedule": "amount",
     "too_few_instalments": "instalments",
     "amount_above_total": "amount",
     "instalment_too_small": "amount",
@@ -272,8 +273,9 @@ def _preview_page(account, form, proposal: calc.Proposal | None, status: int = 2
                 getattr(form, field).errors = [*getattr(form, field).errors, text]
         total = calc.total_to_pay(policy, balance, proposal.kind)
         nearby = calc.nearby(policy, balance, proposal, today) if problems else None
+        buildable = calc.instalment_count(total, proposal) <= calc.MAX_SCHEDULE
         context.update(
-            schedule=calc.schedule(total, proposal),
+            schedule=calc.schedule(total, proposal) if buildable else [],
             total=total,
             waived=calc.waiver(policy, balance, proposal.kind),
             problems=[problem_text(problem, account.currency) for problem in problems],
