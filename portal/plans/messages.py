@@ -54,7 +54,9 @@ PROBLEMS = {
     "too_few_instalments": _l("A plan needs at least %(limit)s instalments. To pay in one go, use Pay."),
     "frequency_not_allowed": _l("This frequency cannot be agreed at once."),
     "too_many_instalments": _l("At most %(limit)s instalments can be agreed at once."),
-    "beyond_any_schedule": _l("That would be far too many payments. At most %(limit)s instalments can be agreed at once."),
+    "beyond_any_schedule": _l(
+        "That would be far too many payments. At most %(limit)s instalments can be agreed at once."
+    ),
     "first_date_too_late": _l("The first payment can be agreed at once up to %(limit)s."),
     "term_too_long": _l("The last payment can be agreed at once up to %(limit)s."),
     "instalment_too_small": _l("Each instalment needs to be at least %(limit)s to be agreed at once."),
