@@ -324,3 +324,40 @@ def test_a_settled_account_cannot_get_a_plan(signed_in, account, db):
         data={"csrf_token": token(signed_in, account), "kind": "deferral", "first_date": today().isoformat()},
     )
     assert refused.status_code == 409
+
+
+def test_policy_set_refuses_a_contradictory_file_listing_every_problem(runner, account, db, tmp_path):
+    lender = account.lender.code
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        policies.to_toml(policies.STANDARD)
+        .replace("max_term_days = 366", "max_term_days = 10")
+        .replace("grace_days = 5", "grace_days = -2")
+    )
+    refused = runner.invoke(args=["policy", "set", lender, str(bad)])
+    assert refused.exit_code == 1
+    assert "grace_days must not be negative" in refused.output
+    assert "frequency monthly is not possible within max_term_days 10" in refused.output
+    assert "nothing changed" in refused.output
+    good = tmp_path / "good.toml"
+    good.write_text(policies.to_toml(policies.STANDARD).replace("max_instalments = 12", "max_instalments = 9"))
+    assert runner.invoke(args=["policy", "set", lender, str(good)]).exit_code == 0
+    shown = runner.invoke(args=["policy", "show", lender])
+    assert "version 2," in shown.output and "max_instalments = 9" in shown.output
+
+
+def test_a_plan_records_the_policy_version_it_was_decided_under(signed_in, account, db):
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")  # version 2
+    db.session.commit()
+    confirm(signed_in, db, propose(signed_in, account))
+    [plan] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
+    assert events(db)[-1].payload["data"]["policy_version"] == 2
+    assert plan.policy_id == policies.current(account.lender_id).id
+
+
+def test_a_pending_proposal_can_be_withdrawn(app, signed_in, account, db):
+    plan = reviewed_plan(app, account, db)
+    page = signed_in.submit(f"/plans/{plan.public_id}", button=None)
+    assert page.status_code == 303
+    assert plans_of(db, account)[-1].status == PlanStatus.WITHDRAWN
+    assert "Propose a repayment plan" in text_of(signed_in.get(f"/accounts/{account.id}"))

@@ -119,13 +119,13 @@ def parse(data: object) -> Policy:
                 values["max_waiver_basis_points"][component] = share
     elif "max_waiver_basis_points" in data:
         problems.append("max_waiver_basis_points must be a table of components")
+    # Contradictions among the values that are valid on their own, so that one reading lists
+    # every problem (a key that is missing or wrong is taken from STANDARD for this check).
+    complete = {**dataclasses.asdict(STANDARD), **{key: value for key, value in values.items() if value != ()}}
+    problems += contradictions(Policy(**complete))
     if problems:
         raise InvalidPolicy(problems)
-    policy = Policy(**values)
-    problems = contradictions(policy)
-    if problems:
-        raise InvalidPolicy(problems)
-    return policy
+    return Policy(**values)
 
 
 def _members(value, vocabulary, key: str, problems: list[str]) -> tuple:
