@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from portal.models import (
     SmsMessage,
 )
 from portal.models.plan import PlanFrequency, PlanKind
+from portal.outbox.events import CATALOGUE
 from portal.payments import service as payments
 from portal.plans import arithmetic as calc
 from portal.plans import policy as policies
@@ -26,6 +28,8 @@ from portal.plans import service
 from tests.factories import AccountFactory
 from tests.helpers import sign_in_through_link
 from tests.pages import text_of
+
+OUTBOX_PLAN_EVENTS = [name for name in CATALOGUE if name.startswith("plan.") and name != "plan.broken"]
 
 
 @pytest.fixture
@@ -361,3 +365,10 @@ def test_a_pending_proposal_can_be_withdrawn(app, signed_in, account, db):
     assert page.status_code == 303
     assert plans_of(db, account)[-1].status == PlanStatus.WITHDRAWN
     assert "Propose a repayment plan" in text_of(signed_in.get(f"/accounts/{account.id}"))
+
+
+def test_the_readme_documents_every_policy_key():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text = readme.split("### Repayment plans\n", 1)[1].split("\n### ", 1)[0]
+    assert all(f"`{key}`" in text for key in policies.KEYS)
+    assert all(f"`{event}`" in text for event in OUTBOX_PLAN_EVENTS)

@@ -21,7 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.committing]
 TEXTS = {
     "zh_Hans": {"agreement": "您的还款计划协议", "next": "下一期还款", "receipt": "还款凭证", "second": "第2期"},
     "zh_Hant": {"agreement": "您的還款計劃協議", "next": "下一期還款", "receipt": "還款憑證", "second": "第2期"},
-    "en": {"agreement": "Your repayment plan agreement", "next": "Next payment", "receipt": "Receipt", "second": "No. 2"},
+    "en": {
+        "agreement": "Your repayment plan agreement",
+        "next": "Next payment",
+        "receipt": "Receipt",
+        "second": "No. 2",
+    },
 }
 
 
