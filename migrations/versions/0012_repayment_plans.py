@@ -80,6 +80,8 @@ def upgrade():
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("paid_minor", sa.BigInteger(), nullable=False),
+        sa.Column("reminded_at", portal.models.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("missed_notified_at", portal.models.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"], ["repayment_plan.id"], name=op.f("fk_plan_instalment_plan_id_repayment_plan")
         ),

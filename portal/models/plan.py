@@ -117,6 +117,10 @@ class PlanInstalment(Model):
     due_date: Mapped[date] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set once by `portal plans sweep` when the reminder before the date, and the note the day
+    # after a miss, were written: the sweep sends each at most once, however often it runs.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    missed_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def outstanding_minor(self) -> int:

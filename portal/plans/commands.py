@@ -123,4 +123,17 @@ def plans_decide(plan_id, decision, staff, reasons, note, kind, instalments, fre
     click.echo(f"{plan.public_id}: {plan.status}")
 
 
+@plans_group.command("sweep")
+@with_appcontext
+@transactional
+def plans_sweep() -> None:
+    """Reminders, missed-payment notes and plans ended after the grace days (cron, any machines)."""
+    from portal.plans.sweep import sweep
+
+    result = sweep()
+    click.echo(result.summary())
+    for plan_id in result.broken:
+        click.echo(f"ended: {plan_id}")
+
+
 COMMANDS = (policy_group, plans_group)

@@ -245,7 +245,7 @@ def schedule_data(plan: RepaymentPlan) -> dict:
     }
 
 
-def _event(event_type: str, plan: RepaymentPlan, account: Account, **extra) -> None:
+def emit_event(event_type: str, plan: RepaymentPlan, account: Account, **extra) -> None:
     emit(event_type, lender_id=account.lender_id, account=account, data={**schedule_data(plan), **extra})
 
 
@@ -284,11 +284,11 @@ def confirm(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = Non
         plan.review_due_at = business_days.deadline(
             now, version.policy.review_business_days, lender.jurisdiction, lender.timezone
         )
-        _event("plan.proposed", plan, account)
+        emit_event("plan.proposed", plan, account)
         return plan
     _activate(plan, account, now, "policy")
-    _event("plan.proposed", plan, account)
-    _event("plan.approved", plan, account, decided_by="policy")
+    emit_event("plan.proposed", plan, account)
+    emit_event("plan.approved", plan, account, decided_by="policy")
     audit.record("plan.approved", actor_type="system", subject=plan, decided_by="policy")
     return plan
 
@@ -335,7 +335,7 @@ def approve(public_id: str, *, staff: str, note: str | None = None, now: datetim
     plan.decision_note = note
     _activate(plan, account, now, staff)
     audit.record("plan.approved", actor_type="staff", actor_id=staff, subject=plan, note=note)
-    _event("plan.approved", plan, account, decided_by="staff")
+    emit_event("plan.approved", plan, account, decided_by="staff")
     return plan
 
 
@@ -356,7 +356,7 @@ def reject(
     plan.decision_note = note
     plan.decided_at, plan.decided_by, plan.ended_at = now, staff, now
     audit.record("plan.rejected", actor_type="staff", actor_id=staff, subject=plan, reasons=plan.rejection_reasons)
-    _event("plan.rejected", plan, account, reasons=plan.rejection_reasons)
+    emit_event("plan.rejected", plan, account, reasons=plan.rejection_reasons)
     return plan
 
 
@@ -388,7 +388,7 @@ def counter(
         proposed_at=now,
     )
     audit.record("plan.countered", actor_type="staff", actor_id=staff, subject=plan, offer=offer.public_id)
-    _event("plan.countered", offer, account, replaces=plan.public_id)
+    emit_event("plan.countered", offer, account, replaces=plan.public_id)
     return offer
 
 
@@ -400,7 +400,7 @@ def accept_counter(plan: RepaymentPlan, *, actor_id: object, now: datetime | Non
         raise PlanRefused("not_offered")
     _activate(plan, account, now, plan.decided_by or "staff")
     audit.record("plan.accepted", actor_type="borrower", actor_id=actor_id, subject=plan)
-    _event("plan.accepted", plan, account)
+    emit_event("plan.accepted", plan, account)
     return plan
 
 
@@ -489,4 +489,4 @@ def apply_payment(payment: Payment, account: Account, amount: int, *, now: datet
         plan.status, plan.ended_at = PlanStatus.COMPLETED, now
         account.status = AccountStatus.SETTLED if account.overdue_minor == 0 else AccountStatus.OVERDUE
         audit.record("plan.completed", actor_type="system", subject=plan)
-        _event("plan.completed", plan, account)
+        emit_event("plan.completed", plan, account)
