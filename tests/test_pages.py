@@ -57,6 +57,7 @@ def test_the_crawl_covers_every_route(app):
         "/plans/<public_id>",
         "/plans/<public_id>/confirm",
         "/plans/<public_id>/withdraw",
+        "/plans/<public_id>/certificate",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

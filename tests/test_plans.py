@@ -372,3 +372,63 @@ def test_the_readme_documents_every_policy_key():
     text = readme.split("### Repayment plans\n", 1)[1].split("\n### ", 1)[0]
     assert all(f"`{key}`" in text for key in policies.KEYS)
     assert all(f"`{event}`" in text for event in OUTBOX_PLAN_EVENTS)
+
+
+def settle(app, db, account, runner=None):
+    proposal = calc.Proposal(PlanKind.SETTLEMENT, today() + timedelta(days=10))
+    with app.test_request_context():
+        plan, _ = service.draft(
+            account.id, proposal, hardship_reason="job_loss", hardship_note=None, affordability=None, locale="en"
+        )
+        plan = service.confirm(plan, actor_id=None)
+    db.session.commit()
+    return plan
+
+
+def test_a_settlement_paid_in_full_settles_the_account_and_issues_a_certificate(app, signed_in, account, db):
+    plan = settle(app, db, account)
+    # STANDARD waives all penalty interest (4.20) and half the fees (none here).
+    assert (
+        plan.status == PlanStatus.ACTIVE
+        and plan.total_minor == 204070 - 420
+        and plan.waived == {"penalty_interest": 420}
+    )
+    response = signed_in.post(
+        f"/accounts/{account.id}/pay", data={"csrf_token": token(signed_in, account), "choice": "instalment"}
+    )
+    payment = db.session.execute(
+        select(payments.Payment).where(payments.Payment.public_id == response.headers["Location"].rsplit("/", 1)[1])
+    ).scalar_one()
+    assert payment.amount_minor == 203650
+    payments.record_success(payment.id, source="test")
+    db.session.commit()
+    db.session.expire_all()
+    settled = db.session.get(type(account), account.id)
+    assert settled.status == AccountStatus.SETTLED and settled.overdue_minor == 0
+    assert [e.type for e in events(db, "")][-3:] == ["plan.completed", "account.settled", "payment.succeeded"]
+    page = signed_in.get(f"/plans/{plan.public_id}/certificate")
+    text = text_of(page)
+    assert "Settlement certificate" in text and f"JQ-{plan.public_id}" in text
+    assert "CN¥2,036.50" in text and "CN¥4.20" in text and payment.receipt_number in text
+    assert "See your settlement certificate" in text_of(signed_in.get(f"/plans/{plan.public_id}"))
+
+
+def test_no_certificate_before_the_plan_is_paid(app, signed_in, account, db):
+    plan = settle(app, db, account)
+    assert signed_in.get(f"/plans/{plan.public_id}/certificate").status_code == 404
+
+
+def test_paying_off_early_completes_the_plan_without_any_charge(app, signed_in, account, db):
+    confirm(signed_in, db, propose(signed_in, account, instalments="6"))
+    response = signed_in.post(
+        f"/accounts/{account.id}/pay", data={"csrf_token": token(signed_in, account), "choice": "full"}
+    )
+    assert response.status_code == 303
+    payment = db.session.execute(
+        select(payments.Payment).where(payments.Payment.public_id == response.headers["Location"].rsplit("/", 1)[1])
+    ).scalar_one()
+    assert payment.amount_minor == 204070  # exactly what is overdue, nothing more
+    payments.record_success(payment.id, source="test")
+    db.session.commit()
+    [plan] = [p for p in plans_of(db, account) if p.status != PlanStatus.WITHDRAWN]
+    assert plan.status == PlanStatus.COMPLETED and plan.paid_minor == 204070

@@ -34,7 +34,9 @@ from portal.models import (
     HardshipReason,
     OtpPurpose,
     Payment,
+    PaymentStatus,
     PlanInstalment,
+    PlanKind,
     PlanPayment,
     PlanStatus,
     RejectionReason,
@@ -487,6 +489,37 @@ def apply_payment(payment: Payment, account: Account, amount: int, *, now: datet
     audit.record("plan.payment", actor_type="system", subject=plan, payment=payment.public_id, amount=amount)
     if next_instalment(plan) is None:
         plan.status, plan.ended_at = PlanStatus.COMPLETED, now
+        if plan.kind == PlanKind.SETTLEMENT:
+            _write_off(plan, account)
         account.status = AccountStatus.SETTLED if account.overdue_minor == 0 else AccountStatus.OVERDUE
         audit.record("plan.completed", actor_type="system", subject=plan)
         emit_event("plan.completed", plan, account)
+        if account.status == AccountStatus.SETTLED:
+            emit("account.settled", lender_id=account.lender_id, account=account)
+
+
+def _write_off(plan: RepaymentPlan, account: Account) -> None:
+    """A settlement paid in full: what the lender agreed to waive is taken off what is still
+    overdue (never more than is left), in the order payments pay it off."""
+    remaining = min(plan.waived_minor, account.overdue_minor)
+    written_off = {}
+    for part in ("fees", "penalty_interest", "interest", "principal"):
+        amount = min(getattr(account, f"{part}_minor"), remaining)
+        setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") - amount)
+        remaining -= amount
+        if amount:
+            written_off[part] = amount
+    account.overdue_minor -= sum(written_off.values())
+    audit.record("plan.waiver_applied", actor_type="system", subject=plan, written_off=written_off)
+
+
+def payments_during(plan: RepaymentPlan) -> list[Payment]:
+    """The succeeded payments on the plan's account from its approval to its end, oldest first."""
+    query = select(Payment).where(
+        Payment.account_id == plan.account_id,
+        Payment.status == PaymentStatus.SUCCEEDED,
+        Payment.completed_at >= plan.decided_at,
+    )
+    if plan.ended_at is not None:
+        query = query.where(Payment.completed_at <= plan.ended_at)
+    return list(db.session.execute(query.order_by(Payment.completed_at)).scalars())

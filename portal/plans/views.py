@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.database import get_without_transaction
-from portal.models import HardshipReason, PlanFrequency, PlanKind, PlanStatus
+from portal.models import AccountStatus, HardshipReason, PlanFrequency, PlanKind, PlanStatus
 from portal.money import MoneyError, format_major_plain, format_money, parse_major
 from portal.otp import service as otp
 from portal.otp.forms import too_many_message
@@ -485,3 +485,23 @@ def withdraw(public_id: str):
     except service.PlanRefused:
         pass  # already decided: its page says what happened
     return redirect(url_for("plans.show", public_id=public_id), code=303)
+
+
+@bp.get("/plans/<public_id>/certificate")
+@get_without_transaction
+@login_required
+def certificate(public_id: str):
+    """The settlement certificate (结清证明): what was paid and waived, to keep."""
+    plan = _plan_or_404(public_id)
+    account = plan.account
+    if plan.status != PlanStatus.COMPLETED or account.status != AccountStatus.SETTLED:
+        abort(404)
+    return render_template(
+        "plans/certificate.html",
+        plan=plan,
+        account=account,
+        lender=account.lender,
+        payments=service.payments_during(plan),
+        part_labels=messages.PART_LABELS,
+        kind_labels=messages.KIND_LABELS,
+    )

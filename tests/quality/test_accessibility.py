@@ -92,7 +92,10 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale):
     world = w.make_borrower(
-        accounts=3, history=3, states=("succeeded", "failed", "pending", "created"), plan_states=("active", "pending")
+        accounts=4,
+        history=3,
+        states=("succeeded", "failed", "pending", "created"),
+        plan_states=("active", "pending", "completed"),
     )
     account = world.account.id
     context = axe_context(chromium, live_server)
@@ -116,13 +119,13 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
         for feature in ("rights", "complaint"):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
-        third = world.accounts[2].id
-        visit(page, f"{live_server}/accounts/{third}/plan", "plan: what you can manage", problems)
+        fresh = world.accounts[3].id
+        visit(page, f"{live_server}/accounts/{fresh}/plan", "plan: what you can manage", problems)
         page.fill("#income", "abc")
         page.click("main form button[type=submit]")
         page.wait_for_selector(".error-summary")
         problems.extend(axe(page, "plan: what you can manage, with an error"))
-        visit(page, f"{live_server}/accounts/{third}/plan/options", "plan: options", problems)
+        visit(page, f"{live_server}/accounts/{fresh}/plan/options", "plan: options", problems)
         page.click("main section.card button[type=submit]")
         page.wait_for_selector("table.schedule")
         problems.extend(axe(page, "plan: preview"))
@@ -135,6 +138,7 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         problems.extend(axe(page, "plan: confirm with the code"))
         visit(page, f"{live_server}/plans/{world.plans['active']}", "plan: agreement", problems)
         visit(page, f"{live_server}/plans/{world.plans['pending']}", "plan: being reviewed", problems)
+        visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
         page.goto(f"{live_server}/dashboard")
         page.click("header button[type=submit]")  # sign out
         page.wait_for_url(f"{live_server}/signed-out")

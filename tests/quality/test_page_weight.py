@@ -126,7 +126,10 @@ def table(rows: list[dict]) -> str:
 def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, locale):
     # A borrower with three loans and a history of ten payments: more than most people have.
     world = w.make_borrower(
-        accounts=3, history=10, states=("succeeded", "failed", "pending", "created"), plan_states=("active", "pending")
+        accounts=4,
+        history=10,
+        states=("succeeded", "failed", "pending", "created"),
+        plan_states=("active", "pending", "completed"),
     )
     account = world.account.id
     context = w.phone_context(chromium, live_server, locale)
@@ -155,12 +158,13 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
         for feature in ("rights", "complaint"):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
-        third = world.accounts[2].id
-        measure("plan: what you can manage", f"{live_server}/accounts/{third}/plan")
-        measure("plan: options", f"{live_server}/accounts/{third}/plan/options")
+        fresh = world.accounts[3].id
+        measure("plan: what you can manage", f"{live_server}/accounts/{fresh}/plan")
+        measure("plan: options", f"{live_server}/accounts/{fresh}/plan/options")
         # (The schedule preview answers a POST; its weight is the options page's plus a table.)
         measure("plan: agreement", f"{live_server}/plans/{world.plans['active']}")
         measure("plan: being reviewed", f"{live_server}/plans/{world.plans['pending']}")
+        measure("plan: certificate", f"{live_server}/plans/{world.plans['completed']}/certificate")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
         measure("signed out", f"{live_server}/signed-out")

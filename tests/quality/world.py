@@ -68,12 +68,16 @@ def payment(account: Account, amount: int, state: str) -> Payment:
 
 def plan(account: Account, state: str) -> RepaymentPlan:
     """A repayment plan on ``account``, proposed and confirmed through the plan service:
-    "active" (agreed at once) or "pending" (outside the lender's policy, being reviewed)."""
+    "active" (agreed at once), "pending" (outside the lender's policy, being reviewed) or
+    "completed" (a settlement paid in full through the payment service)."""
     if policies.current(account.lender_id) is None:
         policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
     first = plans.local_today(account.borrower.timezone) + timedelta(days=3)
-    count = {"active": 4, "pending": 40}[state]
-    proposal = calc.Proposal(PlanKind.INSTALMENTS, first, count, PlanFrequency.MONTHLY)
+    if state == "completed":  # a settlement, paid in full: the certificate
+        proposal = calc.Proposal(PlanKind.SETTLEMENT, first)
+    else:
+        count = {"active": 4, "pending": 40}[state]
+        proposal = calc.Proposal(PlanKind.INSTALMENTS, first, count, PlanFrequency.MONTHLY)
     with current_app.test_request_context():
         made, _ = plans.draft(
             account.id,
@@ -84,6 +88,9 @@ def plan(account: Account, state: str) -> RepaymentPlan:
             locale="zh_Hans",
         )
         made = plans.confirm(made, actor_id=account.borrower_id)
+    if state == "completed":
+        payment(account, made.total_minor, "succeeded")
+        db.session.refresh(made)
     db.session.flush()
     return made
 
