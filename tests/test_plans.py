@@ -432,3 +432,70 @@ def test_paying_off_early_completes_the_plan_without_any_charge(app, signed_in, 
     db.session.commit()
     [plan] = [p for p in plans_of(db, account) if p.status != PlanStatus.WITHDRAWN]
     assert plan.status == PlanStatus.COMPLETED and plan.paid_minor == 204070
+
+
+def import_figures(runner, tmp_path, account, **amounts):
+    from tests.test_import import GOOD, write_csv
+
+    row = {
+        **GOOD,
+        "lender_code": account.lender.code,
+        "lender_name": account.lender.name,
+        "account_number": account.account_number,
+        "phone": account.borrower.phone_e164,
+        "national_id": "110101199005120001X",
+        "locale": "en",
+        **amounts,
+    }
+    return runner.invoke(args=["import", str(write_csv(tmp_path, [row]))])
+
+
+@pytest.fixture
+def imported_account(db, runner, tmp_path):
+    """An account as the loan core creates it (its national ID known to the import)."""
+    from tests.test_import import GOOD, write_csv
+
+    row = {**GOOD, "lender_code": "CORE", "account_number": "CORE0001", "national_id": "110101199005120001X"}
+    row["locale"] = "en"
+    assert runner.invoke(args=["import", str(write_csv(tmp_path, [row], name="first.csv"))]).exit_code == 0
+    account = db.session.execute(
+        select(type_of_account()).where(type_of_account().account_number == "CORE0001")
+    ).scalar_one()
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    db.session.commit()
+    return account
+
+
+def type_of_account():
+    from portal.models import Account
+
+    return Account
+
+
+def test_a_core_import_that_lowers_the_overdue_amount_shrinks_the_last_instalments(
+    app, client, runner, imported_account, db, tmp_path
+):
+    account = imported_account
+    sign_in_through_link(client, account, dob="19900512")
+    confirm(client, db, propose(client, account))
+    # Paid 600.00 elsewhere: the core now says 1,440.70 is overdue (principal 1,400.00).
+    result = import_figures(runner, tmp_path, account, principal="1400.00", overdue_amount="1440.70")
+    assert result.exit_code == 0, result.output
+    [plan] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
+    assert [i.amount_minor for i in plan.instalments] == [51017, 51017, 42036, 0]
+    assert plan.total_minor == 144070
+    assert "plan.adjusted" in set(db.session.execute(select(AuditEvent.action)).scalars())
+
+
+def test_a_core_import_that_raises_it_keeps_the_plan_and_shows_the_difference(
+    app, client, runner, imported_account, db, tmp_path
+):
+    account = imported_account
+    sign_in_through_link(client, account, dob="19900512")
+    confirm(client, db, propose(client, account))
+    # New penalty interest: 2,050.70 overdue, 10.00 more than the plan covers.
+    result = import_figures(runner, tmp_path, account, penalty_interest="14.20", overdue_amount="2050.70")
+    assert result.exit_code == 0, result.output
+    [plan] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
+    assert plan.total_minor == 204070 and [i.amount_minor for i in plan.instalments][-1] == 51019
+    assert "CN¥10.00 more overdue than this plan still covers" in text_of(client.get("/dashboard"))

@@ -107,6 +107,11 @@ class RepaymentPlan(Model):
     def waived_minor(self) -> int:
         return sum(self.waived.values())
 
+    @property
+    def remaining_minor(self) -> int:
+        """What the plan still expects: the agreed total less what has been paid towards it."""
+        return sum(max(i.amount_minor - i.paid_minor, 0) for i in self.instalments)
+
 
 class PlanInstalment(Model):
     __table_args__ = (UniqueConstraint("plan_id", "number"),)

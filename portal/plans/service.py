@@ -523,3 +523,52 @@ def payments_during(plan: RepaymentPlan) -> list[Payment]:
     if plan.ended_at is not None:
         query = query.where(Payment.completed_at <= plan.ended_at)
     return list(db.session.execute(query.order_by(Payment.completed_at)).scalars())
+
+
+# ---------------------------------------------------------------------------------------
+# The loan core's figures change during a plan (portal/imports)
+
+
+def follow_core(account_ids: list[int], *, actor_type: str, now: datetime | None = None) -> int:
+    """Apply the rule for new figures from the loan core to the active plans of these accounts.
+
+    The plan never breaks silently. If what is overdue is now less than what the plan still
+    expects (paid elsewhere, a correction), the last instalments shrink until the plan expects
+    exactly what is overdue; at zero the plan is complete. If it is more (new penalty
+    interest), the agreed plan stands and the pages show the difference separately.
+    Returns the number of plans changed."""
+    now = now or utcnow()
+    changed = 0
+    for start in range(0, len(account_ids), 500):
+        part = account_ids[start : start + 500]
+        plans = db.session.execute(
+            select(RepaymentPlan)
+            .where(RepaymentPlan.account_id.in_(part), RepaymentPlan.status == PlanStatus.ACTIVE)
+            .with_for_update()
+        ).scalars()
+        for plan in list(plans):
+            account = db.session.get_one(Account, plan.account_id)
+            expected = plan.remaining_minor
+            if account.overdue_minor >= expected:
+                continue
+            cut = expected - account.overdue_minor
+            for instalment in reversed(plan.instalments):
+                reduce = min(instalment.outstanding_minor, cut)
+                instalment.amount_minor -= reduce
+                cut -= reduce
+            plan.total_minor = sum(i.amount_minor for i in plan.instalments)
+            audit.record(
+                "plan.adjusted",
+                actor_type=actor_type,
+                subject=plan,
+                expected=expected,
+                overdue=account.overdue_minor,
+                total=plan.total_minor,
+            )
+            if next_instalment(plan) is None:
+                plan.status, plan.ended_at = PlanStatus.COMPLETED, now
+                account.status = AccountStatus.SETTLED if account.overdue_minor == 0 else AccountStatus.OVERDUE
+                audit.record("plan.completed", actor_type="system", subject=plan)
+                emit_event("plan.completed", plan, account)
+            changed += 1
+    return changed
