@@ -32,8 +32,17 @@ MAX_SCHEDULE = 999
 
 # Problems that are wrong input, not a limit a person could agree to lift: never submitted.
 INPUT_PROBLEMS = frozenset(
-    {"nothing_to_plan", "date_in_past", "too_few_instalments", "amount_above_total", "beyond_any_schedule"}
+    {
+        "nothing_to_plan",
+        "date_in_past",
+        "date_too_far",
+        "too_few_instalments",
+        "amount_above_total",
+        "beyond_any_schedule",
+    }
 )
+# A first date further away than this is a typing mistake (and years past 9999 do not exist).
+MAX_DAYS_AHEAD = 3 * 366
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,8 @@ def check(policy: Policy, balance: Balance, proposal: Proposal, today: date) -> 
         problems.append(Problem("kind_not_offered"))
     if proposal.first_date < today:
         problems.append(Problem("date_in_past", today))
+    if proposal.first_date > today + timedelta(days=MAX_DAYS_AHEAD):
+        return [*problems, Problem("date_too_far", today + timedelta(days=MAX_DAYS_AHEAD))]
     if proposal.kind is PlanKind.SETTLEMENT:
         latest = today + timedelta(days=policy.settlement_deadline_days)
         if proposal.first_date > latest:

@@ -48,6 +48,7 @@ PROBLEMS = {
     "nothing_to_plan": _l("There is nothing overdue on this loan to plan."),
     "kind_not_offered": _l("Your lender does not offer this kind of plan online."),
     "date_in_past": _l("Choose a date from today on."),
+    "date_too_far": _l("Choose a date up to %(limit)s."),
     "settlement_too_late": _l("A settlement can be agreed at once if it is paid by %(limit)s."),
     "deferral_too_long": _l("A deferral can be agreed at once up to %(limit)s."),
     "amount_above_total": _l("An instalment cannot be more than the whole amount, %(limit)s."),
@@ -63,7 +64,14 @@ PROBLEMS = {
     "broken_before": _l("An earlier plan on this loan ended after missed payments, so a person looks at this one."),
 }
 LIMIT_KINDS = {
-    "date": ("date_in_past", "settlement_too_late", "deferral_too_long", "first_date_too_late", "term_too_long"),
+    "date": (
+        "date_in_past",
+        "date_too_far",
+        "settlement_too_late",
+        "deferral_too_long",
+        "first_date_too_late",
+        "term_too_long",
+    ),
     "money": ("amount_above_total", "instalment_too_small"),
 }
 

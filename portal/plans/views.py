@@ -37,6 +37,7 @@ MAX_COUNT = 999
 # Which field a problem with the proposal is shown next to.
 PROBLEM_FIELDS = {
     "date_in_past": "first_date",
+    "date_too_far": "first_date",
     "settlement_too_late": "first_date",
     "deferral_too_long": "first_date",
     "first_date_too_late": "first_date",
@@ -273,7 +274,9 @@ def _preview_page(account, form, proposal: calc.Proposal | None, status: int = 2
                 getattr(form, field).errors = [*getattr(form, field).errors, text]
         total = calc.total_to_pay(policy, balance, proposal.kind)
         nearby = calc.nearby(policy, balance, proposal, today) if problems else None
-        buildable = calc.instalment_count(total, proposal) <= calc.MAX_SCHEDULE
+        buildable = calc.instalment_count(total, proposal) <= calc.MAX_SCHEDULE and not any(
+            problem.code == "date_too_far" for problem in problems
+        )
         context.update(
             schedule=calc.schedule(total, proposal) if buildable else [],
             total=total,
