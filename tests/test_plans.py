@@ -234,7 +234,7 @@ def reviewed_plan(app, account, db):
     return plan
 
 
-def test_pending_and_decide_from_the_command_line(app, runner, account, db):
+def reject_from_the_command_line(app, runner, account, db):
     plan = reviewed_plan(app, account, db)
     listed = runner.invoke(args=["plans", "pending"])
     assert listed.exit_code == 0 and plan.public_id in listed.output
@@ -244,6 +244,19 @@ def test_pending_and_decide_from_the_command_line(app, runner, account, db):
     assert rejected.exit_code == 0, rejected.output
     db.session.expire_all()
     assert db.session.get(RepaymentPlan, plan.id).rejection_reasons == [RejectionReason.TERM_TOO_LONG]
+    return plan
+
+
+def test_pending_and_decide_from_the_command_line(app, runner, account, db):
+    reject_from_the_command_line(app, runner, account, db)
+
+
+def test_a_rejection_gives_the_reasons_and_a_plan_that_would_be_agreed(app, runner, signed_in, account, db):
+    plan = reject_from_the_command_line(app, runner, account, db)
+    text = text_of(signed_in.get(f"/plans/{plan.public_id}"))
+    assert "Your proposal was not agreed" in text and "The plan would take too long to finish." in text
+    assert "最长12期" in text and "A similar plan that can be agreed straight away" in text
+    assert text.count("No. ") == 12  # the suggestion: 12 monthly payments
     assert [e.type for e in events(db)][-1] == "plan.rejected"
 
 

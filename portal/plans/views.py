@@ -442,8 +442,18 @@ def show(public_id: str):
             for code in plan.review_reasons
             if code in messages.PROBLEMS
         ]
+    suggestion = suggestion_schedule = None
+    if plan.status == PlanStatus.REJECTED and account.status not in service.NOT_PLANNABLE:
+        # The reviewer's reasons come with a plan that would be agreed at once today.
+        current = service.current_policy(account.lender_id).policy
+        balance = service.balance_of(account)
+        suggestion = calc.nearby(current, balance, service.proposal_of(plan), _today())
+        if suggestion is not None:
+            suggestion_schedule = calc.schedule(calc.total_to_pay(current, balance, suggestion.kind), suggestion)
     return render_template(
         "plans/show.html",
+        suggestion=suggestion,
+        suggestion_schedule=suggestion_schedule,
         plan=plan,
         account=account,
         lender=account.lender,

@@ -85,3 +85,60 @@ def test_propose_confirm_agree_and_pay_the_first_instalment(phone, live_server, 
     plan = db.session.get(RepaymentPlan, plan.id)
     assert plan.instalments[0].paid_minor == first.amount_minor
     assert plan.instalments[1].paid_minor == 0
+
+
+def test_a_plan_outside_policy_is_reviewed_then_countered_and_accepted(phone, live_server, db, app):
+    account = AccountFactory(borrower__locale="en")
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    _db.session.commit()
+    phone.goto(f"{live_server}/r/{make_link(account, locale='en')}")
+    phone.fill("#date_of_birth", "19900512")
+    phone.fill("#id_last4", account.borrower.national_id_last4)
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{live_server}/dashboard")
+    phone.goto(f"{live_server}/accounts/{account.id}/plan/options")
+    phone.click("text=Start from six monthly payments")
+    phone.wait_for_selector("table.schedule")
+    phone.fill("#instalments", "18")
+    phone.click("main button[name=update]")
+    phone.wait_for_selector("text=A person needs to look at this plan")
+    shot(phone, "plans-en-7-preview-outside-policy")
+    phone.check("#reason-family_emergency")
+    phone.click("main button[name=send]")
+    phone.wait_for_selector("#code")
+    phone.fill("#code", last_code(db))
+    phone.click("main button[name=confirm]")
+    phone.wait_for_selector("text=Your proposal is being reviewed")
+    assert "At most 12 instalments can be agreed at once." in phone.locator("main").inner_text()
+    shot(phone, "plans-en-8-being-reviewed")
+    db.session.rollback()
+    plan = db.session.execute(select(RepaymentPlan).where(RepaymentPlan.status == "pending")).scalar_one()
+    runner = app.test_cli_runner()
+    first = plan.instalments[0].due_date.isoformat()
+    result = runner.invoke(
+        args=[
+            "plans",
+            "decide",
+            plan.public_id,
+            "counter",
+            "--instalments",
+            "12",
+            "--frequency",
+            "monthly",
+            "--first-date",
+            first,
+            "--note",
+            "We can do 12 months.",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    phone.goto(f"{live_server}/dashboard")
+    phone.click("text=See the suggestion")
+    phone.wait_for_selector("#code")
+    shot(phone, "plans-en-9-counter-offer")
+    phone.click("main button[name=resend]")
+    phone.wait_for_selector("#code")
+    phone.fill("#code", last_code(db))
+    phone.click("main button[name=confirm]")
+    phone.wait_for_selector("text=Your repayment plan agreement")
+    assert "No. 12" in phone.locator("main").inner_text()
