@@ -512,3 +512,14 @@ def test_a_core_import_that_raises_it_keeps_the_plan_and_shows_the_difference(
     [plan] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
     assert plan.total_minor == 204070 and [i.amount_minor for i in plan.instalments][-1] == 51019
     assert "CN¥10.00 more overdue than this plan still covers" in text_of(client.get("/dashboard"))
+
+
+def test_asking_to_change_an_active_plan_goes_through_the_same_rules(signed_in, account, db):
+    confirm(signed_in, db, propose(signed_in, account))
+    [old] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
+    assert "Ask to change this plan" in text_of(signed_in.get(f"/plans/{old.public_id}"))
+    confirm(signed_in, db, propose(signed_in, account, instalments="8"))
+    statuses = {p.public_id: p.status for p in plans_of(db, account)}
+    assert statuses[old.public_id] == PlanStatus.REPLACED
+    [new] = [p for p in plans_of(db, account) if p.status == PlanStatus.ACTIVE]
+    assert len(new.instalments) == 8 and new.total_minor == 204070

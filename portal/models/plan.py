@@ -32,6 +32,7 @@ class PlanStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     COMPLETED = "completed"
     BROKEN = "broken"
+    REPLACED = "replaced"  # the borrower changed the plan: a newer agreed plan took its place
 
 
 class HardshipReason(enum.StrEnum):

@@ -26,6 +26,7 @@ STATUS_LABELS = {
     PlanStatus.WITHDRAWN: _l("Withdrawn"),
     PlanStatus.COMPLETED: _l("Completed"),
     PlanStatus.BROKEN: _l("Ended after missed payments"),
+    PlanStatus.REPLACED: _l("Replaced by your new plan"),
 }
 HARDSHIP_LABELS = {
     HardshipReason.JOB_LOSS: _l("I lost my job or my income fell"),
@@ -87,7 +88,7 @@ REFUSALS = {
     "not_plannable": _l(
         "A plan cannot be proposed for this loan right now: nothing is overdue, or it is being checked."
     ),
-    "open_plan": _l("This loan already has a plan or a proposal. You can see it on your loan page."),
+    "open_plan": _l("This loan already has a proposal waiting for an answer. You can see it on your loan page."),
     "no_policy": _l("Plans for this loan can only be agreed by phone for now. Please call your lender."),
     "figures_changed": _l("The figures of your loan changed since you chose this plan. Please choose again."),
     "not_a_draft": _l("This plan has already been sent."),

@@ -79,9 +79,15 @@ def current_policy(lender_id: int) -> policies.Version:
     return version
 
 
-def open_plan(account_id: int) -> RepaymentPlan | None:
+def open_proposal(account_id: int) -> RepaymentPlan | None:
+    """A proposal still waiting (for a reviewer or for the borrower): only one at a time. An
+    active plan does not block a new proposal: asking to change a plan goes through the same
+    rules, and the active plan stays until the new one is agreed."""
     return db.session.execute(
-        select(RepaymentPlan).where(RepaymentPlan.account_id == account_id, RepaymentPlan.status.in_(OPEN))
+        select(RepaymentPlan).where(
+            RepaymentPlan.account_id == account_id,
+            RepaymentPlan.status.in_((PlanStatus.PENDING, PlanStatus.OFFERED)),
+        )
     ).scalar_one_or_none()
 
 
@@ -170,7 +176,7 @@ def draft(
     now = now or utcnow()
     account = _lock_account(account_id)
     check_plannable(account)
-    if open_plan(account.id) is not None:
+    if open_proposal(account.id) is not None:
         raise PlanRefused("open_plan")
     borrower = db.session.get_one(Borrower, account.borrower_id)
     version = current_policy(account.lender_id)
@@ -252,6 +258,17 @@ def emit_event(event_type: str, plan: RepaymentPlan, account: Account, **extra) 
 
 
 def _activate(plan: RepaymentPlan, account: Account, now: datetime, decided_by: str) -> None:
+    """Make ``plan`` the account's plan; a plan it changes ends here (what was paid stays paid)."""
+    replaced = db.session.execute(
+        select(RepaymentPlan).where(
+            RepaymentPlan.account_id == account.id,
+            RepaymentPlan.status == PlanStatus.ACTIVE,
+            RepaymentPlan.id != plan.id,
+        )
+    ).scalar_one_or_none()
+    if replaced is not None:
+        replaced.status, replaced.ended_at = PlanStatus.REPLACED, now
+        audit.record("plan.replaced", actor_type="system", subject=replaced, by=plan.public_id)
     plan.status = PlanStatus.ACTIVE
     plan.decided_at = now
     plan.decided_by = decided_by
@@ -266,7 +283,7 @@ def confirm(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = Non
     if plan.status != PlanStatus.DRAFT:
         raise PlanRefused("not_a_draft")
     check_plannable(account)
-    if open_plan(account.id) is not None:
+    if open_proposal(account.id) is not None:
         raise PlanRefused("open_plan")
     if account.overdue_minor != plan.balance_minor:
         raise PlanRefused("figures_changed")
@@ -438,7 +455,10 @@ def open_plans(account_ids: list[int]) -> dict[int, RepaymentPlan]:
     if not account_ids:
         return {}
     plans = db.session.execute(
-        select(RepaymentPlan).where(RepaymentPlan.account_id.in_(account_ids), RepaymentPlan.status.in_(OPEN))
+        select(RepaymentPlan)
+        .where(RepaymentPlan.account_id.in_(account_ids), RepaymentPlan.status.in_(OPEN))
+        # An active plan and a proposal to change it: the active plan is the one shown.
+        .order_by((RepaymentPlan.status == PlanStatus.ACTIVE).asc(), RepaymentPlan.id)
     ).scalars()
     return {plan.account_id: plan for plan in plans}
 
