@@ -226,11 +226,11 @@ def _candidate(account: Account) -> _Candidate:
 
 
 def _nobody(account_number: str, date_of_birth: date) -> _Candidate:
-    number = hashlib.sha256(account_number.encode()).hexdigest()
+    # The form allows at most 64 characters: the number fits the subject as typed.
     return _Candidate(
         None,
-        (CounterKind.ACCOUNT, f"unknown:{number}"),
-        (CounterKind.PERSON, _person_subject(f"unknown:{number}", date_of_birth)),
+        (CounterKind.ACCOUNT, f"unknown:{account_number[:100]}"),
+        (CounterKind.PERSON, _person_subject(f"unknown:{account_number}", date_of_birth)),
         _NOBODY_DOB,
         _NOBODY_LAST4,
     )
