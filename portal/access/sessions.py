@@ -98,7 +98,7 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
         return redirect(url_for("access.sign_in"))
 
     @app.before_request
-    def enforce_idle_timeout():
+    def enforce_session_limits():
         if request.endpoint == "static" or not current_user.is_authenticated:
             return None
         user = current_user._get_current_object()
