@@ -19,8 +19,10 @@ from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
+from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
     "AccountStatus",
@@ -30,6 +32,7 @@ __all__ = [
     "Borrower",
     "BorrowerSession",
     "ContactPause",
+    "CounterKind",
     "DeliveryStatus",
     "EvidenceBlob",
     "EvidenceFile",
