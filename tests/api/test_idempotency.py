@@ -68,14 +68,3 @@ def test_records_end_after_the_documented_time(client, db, auth, lender, runner)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 replay record(s) older than 1 day")
     assert db.session.execute(select(func.count()).select_from(IdempotentRequest)).scalar() == 1
-
-
-def test_the_keep_time_is_documented_where_clients_read(client):
-    hours = int(IDEMPOTENCY_KEEP.total_seconds() // 3600)
-    doc = client.get("/api/v1/openapi.json").json
-    header = next(p for p in doc["paths"]["/reminder-links"]["post"]["parameters"] if p["name"] == "Idempotency-Key")
-    assert f"{hours} hours" in header["description"]
-    from pathlib import Path
-
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert f"replayed for {hours} hours" in readme
