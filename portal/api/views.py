@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.access.service import create_link, link_url, look_up_link, revoke_link
+from portal.access.service import create_link, hash_code, link_url, look_up_link, revoke_link
 from portal.api import idempotency
 from portal.api.clients import client_for_token
 from portal.api.limits import MAX_BATCH, MAX_BODY, MAX_JSON_DEPTH, RATE_LIMIT_PER_MINUTE
@@ -83,10 +83,18 @@ def _audit(response):
             actor_id=client_id,
             ip=request.remote_addr,
             method=request.method,
-            path=request.path,
+            path=_audited_path(),
             status=response.status_code,
         )
     return response
+
+
+def _audited_path() -> str:
+    """The path, with a reminder-link code in it replaced by the hash the database keeps."""
+    code = (request.view_args or {}).get("code")
+    if not isinstance(code, str) or not code:
+        return request.path
+    return request.path.replace(code, "sha256:" + hash_code(code)[:16])
 
 
 @bp.errorhandler(ApiProblem)

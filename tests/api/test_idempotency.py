@@ -68,3 +68,14 @@ def test_records_end_after_the_documented_time(client, db, auth, lender, runner)
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 replay record(s) older than 1 day")
     assert db.session.execute(select(func.count()).select_from(IdempotentRequest)).scalar() == 1
+
+
+def test_revoking_a_link_leaves_its_code_nowhere_in_clear(client, db, auth, lender):
+    from portal.models import AuditEvent
+
+    AccountFactory(borrower=BorrowerFactory(lender=lender), account_number="SR009")
+    code = mint(client, auth).json["code"]
+    assert client.delete(f"/api/v1/reminder-links/{code}", headers=auth).status_code == 204
+    assert client.delete(f"/api/v1/reminder-links/{code}x", headers=auth).status_code == 404
+    paths = [a.details["path"] for a in db.session.execute(select(AuditEvent)).scalars() if "path" in a.details]
+    assert len(paths) == 3 and not any(code in path for path in paths)
