@@ -16,7 +16,7 @@ from sqlalchemy import select
 from portal.database import command_transaction
 from portal.extensions import db
 from portal.i18n import LOCALES
-from portal.models import LINK_LIFETIME_DAYS
+from portal.models import LINK_LIFETIME_DAYS, ApiScope
 
 
 def _create_app(*_args):
@@ -264,7 +264,7 @@ def api_client_group() -> None:
 @api_client_group.command("create")
 @click.argument("name")
 @click.option("--lender", "lender_code", required=True, help="Lender code the client acts for.")
-@click.option("--scopes", required=True, help="Comma-separated: accounts:write, links:write, events:read.")
+@click.option("--scopes", required=True, help=f"Comma-separated: {', '.join(ApiScope)}.")
 @click.option("--webhook-url", help="Where outbound events are POSTed (https in production).")
 @with_appcontext
 @transactional
@@ -302,6 +302,21 @@ def api_client_disable(name: str) -> None:
         raise click.ClickException(f"no client {name!r}")
     disable_client(client)
     click.echo("disabled")
+
+
+@click.group("api")
+def api_group() -> None:
+    """The API for lenders' systems: maintenance."""
+
+
+@api_group.command("prune-idempotency")
+@with_appcontext
+@transactional
+def api_prune_idempotency() -> None:
+    """Delete Idempotency-Key replay records older than IDEMPOTENCY_KEEP (run daily from cron)."""
+    from portal.api.idempotency import IDEMPOTENCY_KEEP, prune
+
+    click.echo(f"{prune()} replay record(s) older than {IDEMPOTENCY_KEEP} deleted.")
 
 
 @click.group("outbox")
@@ -447,6 +462,7 @@ def register(app) -> None:
         demo_command,
         payments_group,
         api_client_group,
+        api_group,
         outbox_group,
         sms_group,
         calendar_group,
