@@ -295,6 +295,15 @@ def _ensure_chromium() -> None:
         )
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one process per CPU on SQLite, where each gets its own database
+    file; one process on PostgreSQL, where the tests share one database and one of them restarts
+    the server (tests/quality/test_database_restart.py)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        return 0
+    return None
+
+
 def pytest_terminal_summary(terminalreporter):
     skipped = terminalreporter.stats.get("skipped", [])
     counts = {
