@@ -16,7 +16,7 @@ from sqlalchemy import select
 from portal.database import command_transaction
 from portal.extensions import db
 from portal.i18n import LOCALES
-from portal.models import LINK_LIFETIME_DAYS
+from portal.models import LINK_LIFETIME_DAYS, ApiScope
 
 
 def _create_app(*_args):
@@ -130,6 +130,65 @@ def link_revoke(url_or_code: str) -> None:
     click.echo("revoked")
 
 
+@click.group("access")
+def access_group() -> None:
+    """Verification counters and locks (failed sign-in answers)."""
+
+
+def _show_lock(status) -> None:
+    from portal.access import throttle
+
+    account = status.account
+    rule = throttle.PER_ACCOUNT
+    until = f"locked until {status.locked_until:%Y-%m-%d %H:%M} UTC" if status.locked_until else "not locked"
+    click.echo(f"{account.lender.code} {account.account_number}: {until}")
+    click.echo(f"  unsuccessful tries for this account: {status.account_failures} of {rule.max_failures}")
+    click.echo(f"  unsuccessful tries for this person (all accounts): {status.person_failures} of {rule.max_failures}")
+
+
+@access_group.command("status")
+@click.argument("account_number")
+@click.option("--lender", "lender_code", help="Lender code, if the number is not unique.")
+@with_appcontext
+def access_status(account_number: str, lender_code: str | None) -> None:
+    """Whether checking is paused for an account, until when, and the failure counts."""
+    from portal.access.service import lock_status
+
+    _show_lock(lock_status(_find_account(account_number, lender_code)))
+
+
+@access_group.command("unlock")
+@click.argument("account_number")
+@click.option("--lender", "lender_code", help="Lender code, if the number is not unique.")
+@click.option("--reason", required=True, help="Why, e.g. 'identity checked by phone, ticket 123' (audited).")
+@click.option("--by", "by_whom", default=None, help="Who clears the lock (default: the shell user).")
+@with_appcontext
+@transactional
+def access_unlock(account_number: str, lender_code: str | None, reason: str, by_whom: str | None) -> None:
+    """Clear an account's lock and failure counts (and its person's) after checking identity."""
+    import getpass
+
+    from portal.access.service import unlock
+
+    account = _find_account(account_number, lender_code)
+    try:
+        before = unlock(account, by_whom or getpass.getuser(), reason, actor_type="cli")
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    was = f"was locked until {before.locked_until:%Y-%m-%d %H:%M} UTC" if before.locked_until else "was not locked"
+    click.echo(f"{account.lender.code} {account.account_number}: cleared ({was}).")
+
+
+@access_group.command("prune")
+@with_appcontext
+@transactional
+def access_prune() -> None:
+    """Delete counters whose window and lock are over (safe from cron at any time)."""
+    from portal.access import throttle
+
+    click.echo(f"{throttle.prune()} expired counter(s) deleted.")
+
+
 @click.command("demo")
 @click.option("--port", default=5000, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -205,7 +264,7 @@ def api_client_group() -> None:
 @api_client_group.command("create")
 @click.argument("name")
 @click.option("--lender", "lender_code", required=True, help="Lender code the client acts for.")
-@click.option("--scopes", required=True, help="Comma-separated: accounts:write, links:write, events:read.")
+@click.option("--scopes", required=True, help=f"Comma-separated: {', '.join(ApiScope)}.")
 @click.option("--webhook-url", help="Where outbound events are POSTed (https in production).")
 @with_appcontext
 @transactional
@@ -243,6 +302,21 @@ def api_client_disable(name: str) -> None:
         raise click.ClickException(f"no client {name!r}")
     disable_client(client)
     click.echo("disabled")
+
+
+@click.group("api")
+def api_group() -> None:
+    """The API for lenders' systems: maintenance."""
+
+
+@api_group.command("prune-idempotency")
+@with_appcontext
+@transactional
+def api_prune_idempotency() -> None:
+    """Delete Idempotency-Key replay records older than IDEMPOTENCY_KEEP (run daily from cron)."""
+    from portal.api.idempotency import IDEMPOTENCY_KEEP, prune
+
+    click.echo(f"{prune()} replay record(s) older than {IDEMPOTENCY_KEEP} deleted.")
 
 
 @click.group("outbox")
@@ -387,9 +461,11 @@ def register(app) -> None:
         *plan_commands,
         import_command,
         link_group,
+        access_group,
         demo_command,
         payments_group,
         api_client_group,
+        api_group,
         outbox_group,
         sms_group,
         calendar_group,

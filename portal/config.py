@@ -121,6 +121,11 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
     sms = _sms_settings(env, production)
     evidence = _evidence_settings(env)
     redis_url = env.get("REDIS_URL")
+    if production and not redis_url:
+        raise ConfigError(
+            "REDIS_URL must be set in production (e.g. redis://127.0.0.1:6379/0): without it every "
+            "worker keeps its own request-rate limits, so each limit is multiplied by the number of workers"
+        )
     return {
         **sms,
         **evidence,
@@ -134,12 +139,13 @@ def load(environ: dict[str, str] | None = None, instance_path: Path | None = Non
         # (errors.py), so the next request reconnects.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "PORTAL_BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
-        # Rate limits and lockouts must be shared by every worker: Redis in production.
+        # Request-rate limits must be shared by every worker: Redis in production (required
+        # there). Verification lockouts live in the database (access/throttle.py).
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "portal"),
         "RATELIMIT_HEADERS_ENABLED": False,
         # Request-rate limits fail open when Redis is down (logged); the verification lockout
-        # (access/throttle.py) fails closed on its own, so guessing never gets easier.
+        # does not depend on Redis at all, so guessing never gets easier.
         "RATELIMIT_SWALLOW_ERRORS": True,
         "REDIS_URL": redis_url,
         # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops).

@@ -2,6 +2,10 @@
 
 The policy starts from ``default-src 'none'`` and adds only what pages need. A view that
 needs more (the pay page and Stripe's hosts) calls ``allow_csp`` for its own response.
+
+Every response carries them, errors included: a WSGI middleware adds the fixed ones (and the
+base policy) to any response that left Flask without them, which happens when an after-request
+hook fails while an error is being answered (Flask then skips the remaining hooks).
 """
 
 from __future__ import annotations
@@ -45,8 +49,46 @@ def _content_security_policy() -> str:
     return "; ".join(f"{key} {' '.join(values)}" for key, values in policy.items())
 
 
+def _fixed_headers(hsts: bool) -> list[tuple[str, str]]:
+    headers = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(self)"),
+    ]
+    if hsts:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
+class AlwaysSecured:
+    """WSGI middleware: the security headers on every response, whatever happened inside Flask.
+
+    Adds only what is missing, so the per-request policy of the after-request hook stands.
+    """
+
+    def __init__(self, wsgi_app, hsts: bool):
+        base_policy = "; ".join(f"{key} {' '.join(values)}" for key, values in BASE_CSP.items())
+        self.wsgi_app = wsgi_app
+        self.defaults = [
+            ("Content-Security-Policy", base_policy),
+            *_fixed_headers(hsts),
+            ("Referrer-Policy", "same-origin"),
+            ("Cache-Control", "no-store"),
+        ]
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            present = {name.lower() for name, _ in headers}
+            headers = list(headers) + [(n, v) for n, v in self.defaults if n.lower() not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.wsgi_app = AlwaysSecured(app.wsgi_app, app.config["HSTS"])  # type: ignore[method-assign]
 
     @app.before_request
     def refuse_nul_characters():
@@ -59,13 +101,9 @@ def init_app(app: Flask) -> None:
     def security_headers(response):
         headers = response.headers
         headers["Content-Security-Policy"] = _content_security_policy()
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
         headers["Referrer-Policy"] = g.get("referrer_policy", "same-origin")
-        headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(self)"
-        if app.config["HSTS"]:
-            headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        for name, value in _fixed_headers(app.config["HSTS"]):
+            headers[name] = value
         if request.endpoint != "static":
             # Pages carry personal data; nothing may keep a copy (shared phones, back button).
             headers["Cache-Control"] = "no-store"

@@ -111,6 +111,7 @@ class SignedIn(UserMixin):
     """Flask-Login's user: one live BorrowerSession and what it may see."""
 
     id: int  # the BorrowerSession's id
+    created_at: datetime  # when the person signed in: a session has an absolute lifetime
     token: str
     borrower: BorrowerSnapshot
 
@@ -123,7 +124,7 @@ def _names(snapshot: type, *, without: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(f.name for f in fields(snapshot) if f.name not in without)
 
 
-_SESSION = ("id",)
+_SESSION = ("id", "created_at")
 _BORROWER = _names(BorrowerSnapshot, without=("lender", "accounts"))
 _LENDER = _names(LenderSnapshot)
 _ACCOUNT = _names(AccountSnapshot, without=("lender",))

@@ -216,7 +216,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture(scope="session")
 def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
@@ -293,6 +293,15 @@ def _ensure_chromium() -> None:
             'or leave them out with -m "not browser".',
             returncode=4,
         )
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject.toml): one process per CPU on SQLite, where each gets its own database
+    file; one process on PostgreSQL, where the tests share one database and one of them restarts
+    the server (tests/quality/test_database_restart.py)."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        return 0
+    return None
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -93,3 +93,17 @@ def test_embedded_default_needs_no_variable_and_keeps_its_secrets(tmp_path):
 def test_unknown_environment_is_refused():
     with pytest.raises(ConfigError):
         load({"PORTAL_ENV": "prod"})
+
+
+def test_production_refuses_to_start_without_redis(monkeypatch):
+    """Without Redis every gunicorn worker would keep its own request-rate limits."""
+    for name, value in {**PRODUCTION_SECRETS, **PRODUCTION_SMS}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(ConfigError, match="REDIS_URL must be set in production"):
+        create_app()
+
+
+def test_development_and_tests_keep_rate_limits_in_memory(tmp_path):
+    assert load({}, instance_path=tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert load({"PORTAL_ENV": "testing"}, instance_path=tmp_path)["RATELIMIT_STORAGE_URI"] == "memory://"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.access.service import create_link, hash_code, look_up_link
-from portal.models import AuditEvent, ReminderLink
+from portal.models import AuditEvent, OutboxEvent, ReminderLink
 from portal.models.types import utcnow
 from tests.factories import AccountFactory
 from tests.helpers import make_link, verify
@@ -72,6 +73,44 @@ def test_an_open_is_counted_once_per_browser_when_someone_starts_verifying(clien
     link = look_up_link(code).link
     db.session.refresh(link)
     assert link.opened_count == 1
+
+
+def test_link_opened_is_reported_once_per_link_however_many_browsers(app, db):
+    account = AccountFactory()
+    code = make_link(account)
+    for _ in range(3):
+        browser = app.test_client()  # a fresh browser each time: cookies cleared, another phone
+        browser.get(f"/r/{code}")
+        verify(browser, account, dob="19800101")
+    opened = db.session.execute(select(AuditEvent).where(AuditEvent.action == "link.opened")).scalars().all()
+    assert len(opened) == 1
+    events = db.session.execute(select(OutboxEvent).where(OutboxEvent.type == "link.opened")).scalars().all()
+    assert len(events) == 1
+    link = look_up_link(code).link
+    db.session.refresh(link)
+    assert link.opened_count == 3 and link.last_opened_at is not None
+
+
+@pytest.mark.parametrize("problem", ["expired", "revoked"])
+def test_a_dead_link_shows_only_the_lenders_public_service_line(client, db, problem):
+    """Whoever holds a dead link may have got the message by mistake: the lender's public
+    number, nothing more of the lender's contact details."""
+    account = AccountFactory()
+    code = make_link(account)
+    link = look_up_link(code).link
+    if problem == "expired":
+        link.expires_at = utcnow() - timedelta(minutes=1)
+    else:
+        link.revoked_at = utcnow()
+    db.session.commit()
+    page = client.get(f"/r/{code}")
+    assert page.status_code == 410
+    text = text_of(page)
+    lender = account.lender
+    assert page.soup.find("a", href=f"tel:{lender.contact_phone.replace(' ', '')}")
+    assert lender.contact_email not in text and not page.soup.find("a", href=f"mailto:{lender.contact_email}")
+    assert lender.service_opens not in text
+    assert not page.soup.select(".contact")
 
 
 def test_expired_link_gets_a_clear_page_with_the_lenders_contact(client, db):

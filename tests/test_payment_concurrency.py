@@ -1,6 +1,8 @@
-"""Races on PostgreSQL: many taps, many tabs, never two charges, never more than is owed.
+"""Races: many taps, many tabs, never two charges, never more than is owed.
 
-Only PostgreSQL has real row locks and concurrent writers; on SQLite these are skipped.
+On PostgreSQL the row locks decide; on the embedded SQLite default, writing requests take the
+database's write lock at their start (BEGIN IMMEDIATE) and wait for it, so the same races end
+the same way there, with no 500 (a request that waited too long would get the 503 busy page).
 """
 
 from __future__ import annotations
@@ -10,19 +12,24 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from portal.models import Account, Payment
+from portal.models import Account, Payment, PaymentStatus
 from tests import payment_helpers as pay
 from tests.factories import AccountFactory
 from tests.helpers import sign_in_through_link
 
-pytestmark = [pytest.mark.postgres, pytest.mark.committing]
+pytestmark = [pytest.mark.committing]
 THREADS = 8
+BUSY = 503
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(db):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL")
+def outcomes(db, responses, allowed):
+    """Status codes of the race. On SQLite a request that waited longer than the busy timeout
+    for the write lock gets the busy page instead of its outcome, never a 500; PostgreSQL has
+    no such wait, so there every request must get its own answer."""
+    codes = [r.status_code for r in responses]
+    may_be_busy = db.engine.dialect.name == "sqlite"
+    assert all(code in allowed or (may_be_busy and code == BUSY) for code in codes), codes
+    return codes
 
 
 def browsers(app, signed_in, count):
@@ -67,11 +74,18 @@ def test_parallel_submissions_of_one_attempt_make_one_charge(app, client, db, st
             for tab in tabs
         ]
     )
-    assert all(r.status_code == 200 for r in responses), [r.status_code for r in responses]
-    assert len(stripe_server.get("/v1/payment_intents")["data"]) == 1
-    db.session.expire_all()
+    codes = outcomes(db, responses, {200})
+    assert len(stripe_server.get("/v1/payment_intents")["data"]) <= 1
+    db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     final = db.session.get(Account, account.id)
-    assert final.overdue_minor == 0 and final.reserved_minor == 0
+    payment = db.session.execute(select(Payment)).scalar_one()
+    if BUSY in codes and payment.status == PaymentStatus.PENDING:
+        # The request that charged got the busy page before it could record the outcome: the
+        # amount stays held, never counted twice, until Stripe is asked (payments reconcile).
+        assert (final.overdue_minor, final.reserved_minor) == (204070, 204070)
+    else:
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert final.overdue_minor == 0 and final.reserved_minor == 0
 
 
 def test_parallel_attempts_never_pay_more_than_is_owed(app, client, db, stripe_server):
@@ -89,14 +103,24 @@ def test_parallel_attempts_never_pay_more_than_is_owed(app, client, db, stripe_s
             for tab, pid, m in zip(tabs, attempts, methods, strict=True)
         ]
     )
-    codes = sorted(r.status_code for r in responses)
-    assert codes == [200, 200] + [409] * (THREADS - 2)
-    db.session.expire_all()
-    succeeded = db.session.execute(select(Payment).where(Payment.status == "succeeded")).scalars().all()
-    assert len(succeeded) == 2
+    codes = outcomes(db, responses, {200, 409})
+    paid = codes.count(200)
+    if BUSY not in codes:
+        assert paid == 2
+    assert paid <= 2
+    db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
+    payments = db.session.execute(select(Payment)).scalars().all()
+    assert sum(p.status == PaymentStatus.SUCCEEDED for p in payments) == paid
     final = db.session.get(Account, account.id)
-    assert final.overdue_minor == 204070 - 160000 and final.reserved_minor == 0
-    assert len(stripe_server.get("/v1/payment_intents")["data"]) == 2
+    assert final.overdue_minor == 204070 - 80000 * paid
+    # A request that got the busy page after reserving leaves its payment pending, its amount
+    # still held until Stripe is asked about it (portal payments reconcile); nothing more.
+    pending = [p for p in payments if p.status == PaymentStatus.PENDING]
+    assert final.reserved_minor == sum(p.amount_minor for p in pending)
+    assert final.overdue_minor - final.reserved_minor >= 0
+    if BUSY not in codes:
+        assert not pending
+    assert len(stripe_server.get("/v1/payment_intents")["data"]) <= paid + len(pending)
 
 
 def test_parallel_webhook_and_return_page_count_once(app, client, db, stripe_server):
@@ -105,7 +129,7 @@ def test_parallel_webhook_and_return_page_count_once(app, client, db, stripe_ser
     public_id = pay.start(client, account)
     answer = pay.pay_with(client, public_id, pay.card(stripe_server.base_url, pay.THREE_D_SECURE_CARD))
     pay.authenticate(stripe_server.base_url, answer.json["client_secret"], success=True)
-    db.session.expire_all()
+    db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     intent = pay.intent_object(
         stripe_server.base_url, db.session.execute(select(Payment)).scalar_one().provider_reference
     )
@@ -118,8 +142,11 @@ def test_parallel_webhook_and_return_page_count_once(app, client, db, stripe_ser
         else:
             calls.append(lambda tab=tab: pay.send(tab, pay.signed(event)))
     responses = at_once(calls)
-    failures = [(r.status_code, r.get_data(as_text=True)[:300]) for r in responses if r.status_code != 200]
-    assert failures == []
-    db.session.expire_all()
+    codes = outcomes(db, responses, {200})
+    db.session.rollback()  # a fresh snapshot: on SQLite an open read keeps seeing the old one
     final = db.session.get(Account, account.id)
-    assert final.overdue_minor == 0 and final.reserved_minor == 0
+    payment = db.session.execute(select(Payment)).scalar_one()
+    if BUSY in codes and payment.status == PaymentStatus.PENDING:
+        assert (final.overdue_minor, final.reserved_minor) == (204070, 204070)  # Stripe resends
+    else:
+        assert final.overdue_minor == 0 and final.reserved_minor == 0

@@ -34,3 +34,29 @@ def test_text_message_retries():
 def test_evidence_limits():
     text = " ".join(section("Evidence files").split())
     assert f"at most {evidence.MAX_FILES} files of {evidence.MAX_FILE_MB} MB each" in text
+
+
+def _paragraph(start: str) -> str:
+    return " ".join(README.split(f"\n{start}", 1)[1].split("\n\n", 1)[0].split())
+
+
+def test_verification_lockout_limits():
+    from portal.access import throttle
+    from portal.access.views import POST_RATE
+
+    text = _paragraph("Verification:")
+    account, person, address = throttle.PER_ACCOUNT, throttle.PER_PERSON, throttle.PER_ADDRESS
+    assert account.max_failures == person.max_failures and account.lock == person.lock
+    assert f"{account.max_failures} unsuccessful tries for one account" in text
+    assert f"pause checking for {account.lock_minutes} minutes" in text
+    assert address.window.total_seconds() == 3600
+    assert f"one address may fail {address.max_failures} times an hour" in text
+    per_minute, unit = POST_RATE.split(" per ")
+    assert unit == "minute" and f"{per_minute} POSTs a minute per address" in text
+
+
+def test_session_lifetime():
+    from portal.access.sessions import ABSOLUTE_LIFETIME
+
+    text = _paragraph("Sessions:")
+    assert f"a lifetime of at most {int(ABSOLUTE_LIFETIME.total_seconds() // 3600)} hours" in text

@@ -111,3 +111,14 @@ def test_no_template_is_silently_skipped_by_extraction(tmp_path):
         if re.search(r"\b(n?gettext|_)\(", p.read_text(encoding="utf-8"))
     }
     assert with_strings - extracted_from == set()
+
+
+# A lender's name may be written in Latin letters ("Harbour Credit Limited"); the catalogs space
+# Latin words off from Chinese characters, so the placeholder is spaced off too.
+NAME_TOUCHING_HANZI = re.compile(r"[\u4e00-\u9fff]%\(lender\)s|%\(lender\)s[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant"])
+def test_a_lender_name_is_spaced_off_from_chinese_characters(locale):
+    problems = [s for m in messages(load(locale)) for s in as_tuple(m.string) if NAME_TOUCHING_HANZI.search(s)]
+    assert not problems, problems[:5]

@@ -1,7 +1,7 @@
 """repayment plans: versioned plan policies, plans, instalments, payments towards a plan
 
 Revision ID: 249b8c60d04a
-Revises: 3f9a6c2d7e41
+Revises: 0010a7c3e5f1
 Create Date: 2026-11-29 21:04:32.922925
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = "249b8c60d04a"
-down_revision = "3f9a6c2d7e41"
+down_revision = "0010a7c3e5f1"
 branch_labels = None
 depends_on = None
 

@@ -1,10 +1,12 @@
-"""Borrower sessions: server-side records, a fresh id at every sign-in, a 15-minute idle limit."""
+"""Borrower sessions: server-side records, a fresh id at every sign-in (which ends the browser's
+previous one), an idle limit and an absolute lifetime."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import time
+from datetime import timedelta
 
 from flask import Flask, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -20,6 +22,8 @@ from portal.viewer import database_reachable
 LAST_SEEN = "seen"
 # Rewriting the cookie on every request costs bytes; a 30-second resolution is plenty.
 LAST_SEEN_RESOLUTION = 30
+# However active, a session ends this long after sign-in; the person signs in again.
+ABSOLUTE_LIFETIME = timedelta(hours=12)
 
 
 def _hash(token: str) -> str:
@@ -42,6 +46,10 @@ def sign_in(record: BorrowerSession) -> None:
     Clearing the Flask session gives the browser a new session cookie, so a session id
     planted before sign-in (session fixation) is worthless afterwards.
     """
+    # Signing in again (a second link, the sign-in form) ends the session this browser had:
+    # its record must not stay usable by a copy of the old cookie.
+    if current_user.is_authenticated:
+        end_record(current_user.id)
     keep_locale = session.get("link_locale")
     session.clear()
     if keep_locale:
@@ -52,14 +60,18 @@ def sign_in(record: BorrowerSession) -> None:
     session[LAST_SEEN] = int(time.time())
 
 
+def end_record(session_id: int) -> None:
+    db.session.execute(
+        update(BorrowerSession)
+        .where(BorrowerSession.id == session_id, BorrowerSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
 def end(user: SignedIn | None) -> None:
     """Sign out: the server-side record ends, then the cookie's session."""
     if user is not None:
-        db.session.execute(
-            update(BorrowerSession)
-            .where(BorrowerSession.id == user.id, BorrowerSession.ended_at.is_(None))
-            .values(ended_at=utcnow())
-        )
+        end_record(user.id)
     logout_user()
     session.clear()
 
@@ -86,13 +98,17 @@ def init_app(app: Flask, login_manager: LoginManager) -> None:
         return redirect(url_for("access.sign_in"))
 
     @app.before_request
-    def enforce_idle_timeout():
+    def enforce_session_limits():
         if request.endpoint == "static" or not current_user.is_authenticated:
             return None
+        user = current_user._get_current_object()
+        if user.created_at + ABSOLUTE_LIFETIME <= utcnow():
+            end(user)
+            return redirect(url_for("access.signed_out", reason="expired"))
         now = int(time.time())
         last_seen = session.get(LAST_SEEN, 0)
         if now - last_seen > current_app.config["IDLE_TIMEOUT_SECONDS"]:
-            end(current_user._get_current_object())
+            end(user)
             return redirect(url_for("access.signed_out", reason="idle"))
         if now - last_seen >= LAST_SEEN_RESOLUTION:
             session[LAST_SEEN] = now

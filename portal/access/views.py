@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from portal.access import service, sessions, throttle
+from portal.access import service, sessions
 from portal.access.forms import LanguageForm, SignInForm, SignOutForm, VerifyForm
 from portal.database import get_without_transaction
 from portal.extensions import limiter
@@ -144,9 +144,14 @@ def sign_out():
 @bp.get("/signed-out")
 @get_without_transaction
 def signed_out():
-    reason = "idle" if request.args.get("reason") == "idle" else "signed_out"
+    reason = request.args.get("reason")
+    if reason not in ("idle", "expired"):
+        reason = "signed_out"
     idle_minutes = current_app.config["IDLE_TIMEOUT_SECONDS"] // 60
-    return render_template("access/signed_out.html", reason=reason, idle_minutes=idle_minutes)
+    lifetime_hours = int(sessions.ABSOLUTE_LIFETIME.total_seconds() // 3600)
+    return render_template(
+        "access/signed_out.html", reason=reason, idle_minutes=idle_minutes, lifetime_hours=lifetime_hours
+    )
 
 
 @bp.post("/language")
@@ -168,10 +173,3 @@ def choose_language():
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
-
-
-@bp.app_errorhandler(throttle.Unavailable)
-def lockout_store_down(error):
-    # Fail closed: without the shared counters nobody can be protected from guessing.
-    current_app.logger.error("lockout store unavailable: %s", error)
-    return render_template("errors/unavailable.html"), 503

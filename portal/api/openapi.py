@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from portal.api.idempotency import IDEMPOTENCY_KEEP
+from portal.api.limits import MAX_BATCH, MAX_BODY, RATE_LIMIT_PER_MINUTE
+from portal.errors import DATABASE_RETRY_AFTER
 from portal.i18n import LOCALES
-from portal.models import LINK_LIFETIME_DAYS, LinkChannel
-from portal.outbox.events import CATALOGUE
+from portal.models import LINK_LIFETIME_DAYS, ApiScope, LinkChannel
+from portal.outbox.events import CATALOGUE, FEED_DEFAULT_LIMIT, FEED_LIMIT
 
 AMOUNT = {
     "type": "string",
@@ -79,17 +82,27 @@ def _problem(description: str) -> dict:
 
 
 COMMON_ERRORS = {
-    "400": _problem("Malformed request"),
+    "400": _problem("Malformed request (for example JSON nested too deeply)"),
     "401": _problem("Missing or invalid bearer token"),
     "403": _problem("The client lacks the scope"),
     "404": _problem("No such resource (or a path the router cannot match)"),
     "405": _problem("Method not allowed"),
-    "413": _problem("Body larger than 2 MiB"),
-    "429": _problem("Rate limited (600 requests a minute per client)"),
+    "413": _problem(f"Body larger than {MAX_BODY // (1024 * 1024)} MiB"),
+    "429": _problem(
+        f"Rate limited ({RATE_LIMIT_PER_MINUTE} requests a minute per client; per address for invalid tokens)"
+    ),
+    "503": {
+        **_problem(
+            "The database is unavailable for a moment; nothing was changed. Retry after the "
+            "Retry-After seconds (with the same Idempotency-Key)"
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "integer", "examples": [DATABASE_RETRY_AFTER]}}},
+    },
 }
 WRITE_ERRORS = {
     **COMMON_ERRORS,
     "415": _problem("Body is not JSON"),
+    "409": _problem("Another request with this Idempotency-Key is being handled; retry"),
     "422": _problem("Invalid fields (each with a pointer), or a reused Idempotency-Key"),
 }
 IDEMPOTENCY_KEY = {
@@ -97,7 +110,9 @@ IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "schema": {"type": "string", "maxLength": 255},
-    "description": "Repeat a request safely: the first response is replayed.",
+    "description": "Repeat a request safely: the first response is replayed for "
+    f"{int(IDEMPOTENCY_KEEP.total_seconds() // 3600)} hours after it was given; later, the same key "
+    "is a new request.",
 }
 
 
@@ -141,7 +156,7 @@ def document() -> dict:
             "/accounts:batch": {
                 "post": {
                     "operationId": "batchAccounts",
-                    "summary": "Create or update up to 1,000 accounts, all or none",
+                    "summary": f"Create or update up to {MAX_BATCH:,} accounts, all or none",
                     "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {"required": True, "content": _json("AccountBatch")},
                     "responses": {"200": {"description": "Applied", "content": _json("BatchResult")}, **WRITE_ERRORS},
@@ -157,6 +172,10 @@ def document() -> dict:
                         "201": {"description": "Created", "content": _json("ReminderLink")},
                         **WRITE_ERRORS,
                         "404": _problem("No such account at your lender"),
+                        "410": _problem(
+                            "A replay (same Idempotency-Key) of a link that has since been revoked "
+                            "(code link_revoked) or has expired (link_expired)"
+                        ),
                     },
                 }
             },
@@ -172,20 +191,39 @@ def document() -> dict:
                 "get": {
                     "operationId": "listEvents",
                     "summary": "Outbound events after a cursor, oldest first",
+                    "description": "Lossless: an event is listed once every transaction that began "
+                    "before it has ended, so a cursor never moves past an event that commits later. "
+                    "Pass next_cursor as after; cursors are opaque and belong to your lender.",
                     "parameters": [
                         {
                             "name": "after",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+                            "description": "The next_cursor (or an event's cursor) of an earlier page.",
+                            "schema": {"type": "string", "maxLength": 40},
                         },
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {
+                                "type": "integer",
+                                "minimum": FEED_LIMIT.start,
+                                "maximum": FEED_LIMIT.stop - 1,
+                                "default": FEED_DEFAULT_LIMIT,
+                            },
+                        },
                     ],
                     "responses": {"200": {"description": "Events", "content": _json("EventPage")}, **COMMON_ERRORS},
                 }
             },
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": f"Each client holds some of these scopes: {', '.join(ApiScope)}.",
+                }
+            },
             "schemas": {
                 "Problem": PROBLEM,
                 "AccountInput": {
@@ -207,7 +245,7 @@ def document() -> dict:
                         "accounts": {
                             "type": "array",
                             "minItems": 1,
-                            "maxItems": 1000,
+                            "maxItems": MAX_BATCH,
                             "items": {"$ref": "#/components/schemas/AccountBatchItem"},
                         }
                     },
@@ -260,7 +298,7 @@ def document() -> dict:
                         "created_at": {"type": "string", "format": "date-time"},
                         "account_number": {"type": ["string", "null"]},
                         "data": {"type": "object"},
-                        "cursor": {"type": "integer"},
+                        "cursor": {"type": "string"},
                     },
                 },
                 "EventPage": {
@@ -268,7 +306,7 @@ def document() -> dict:
                     "required": ["events", "next_cursor"],
                     "properties": {
                         "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                        "next_cursor": {"type": "integer"},
+                        "next_cursor": {"type": ["string", "null"]},
                     },
                 },
             },

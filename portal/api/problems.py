@@ -45,6 +45,7 @@ HTTP_PROBLEMS = {
     415: ("unsupported_media_type", "Send JSON with Content-Type: application/json"),
     429: ("rate_limited", "Too many requests; slow down and retry later"),
     500: ("internal_error", "Something went wrong on our side; nothing was changed"),
+    503: ("database_unavailable", "The service is unavailable for a moment; nothing was changed. Retry later"),
 }
 
 

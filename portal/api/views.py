@@ -11,36 +11,46 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit
-from portal.access.service import create_link, link_url, look_up_link, revoke_link
+from portal.access.service import create_link, hash_code, link_url, look_up_link, revoke_link
+from portal.api import idempotency
 from portal.api.clients import client_for_token
+from portal.api.limits import MAX_BATCH, MAX_BODY, MAX_JSON_DEPTH, RATE_LIMIT_PER_MINUTE
 from portal.api.openapi import document
 from portal.api.problems import ApiProblem, for_status, problem_response
 from portal.database import abandon_request
 from portal.extensions import csrf, db, limiter
 from portal.i18n import LOCALES
 from portal.imports.service import COLUMNS, check_consistency, upsert, validate_row
-from portal.models import LINK_LIFETIME_DAYS, Account, IdempotentRequest, LinkChannel
+from portal.models import LINK_LIFETIME_DAYS, Account, ApiScope, IdempotentRequest, LinkChannel
 from portal.money import format_major_plain
-from portal.outbox.events import feed
+from portal.outbox.events import FEED_DEFAULT_LIMIT, FEED_LIMIT, UnknownCursor, feed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot apply
 
-MAX_BODY = 2 * 1024 * 1024
-MAX_BATCH = 1000
-MAX_CURSOR = 2**63 - 1  # event ids are 64-bit
 # Fields a client sends for one account; lender fields come from the client itself.
 ACCOUNT_FIELDS = tuple(c for c in COLUMNS if c not in ("lender_code", "lender_name", "account_number"))
 STRING_ONLY = {"principal", "interest", "penalty_interest", "fees", "overdue_amount"}
 
 
+def _caller():
+    """The enabled client the bearer token belongs to, or None; looked up once per request
+    (the rate limit asks first, before the blueprint's own hooks run)."""
+    if "api_caller_known" not in g:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        g.api_caller = client_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        g.api_caller_known = True
+    return g.api_caller
+
+
 def _rate_key() -> str:
-    """Per client: the bucket is keyed by the token's hash, so only its holder can drain it."""
-    token = request.headers.get("Authorization", "")
-    return "api:" + hashlib.sha256(token.encode()).hexdigest() if token else "api-ip:" + (request.remote_addr or "")
+    """Per authenticated client; without a valid token, per address, so that inventing tokens
+    never opens a fresh bucket."""
+    client = _caller()
+    return f"api-client:{client.id}" if client is not None else "api-ip:" + (request.remote_addr or "")
 
 
-limiter.limit("600 per minute", key_func=_rate_key)(bp)
+limiter.limit(f"{RATE_LIMIT_PER_MINUTE} per minute", key_func=_rate_key)(bp)
 
 
 @bp.before_request
@@ -48,9 +58,7 @@ def _authenticate():
     request.max_content_length = MAX_BODY
     if request.endpoint == "api.openapi":
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    client = client_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    client = _caller()
     if client is None:
         raise ApiProblem(
             401,
@@ -75,10 +83,18 @@ def _audit(response):
             actor_id=client_id,
             ip=request.remote_addr,
             method=request.method,
-            path=request.path,
+            path=_audited_path(),
             status=response.status_code,
         )
     return response
+
+
+def _audited_path() -> str:
+    """The path, with a reminder-link code in it replaced by the hash the database keeps."""
+    code = (request.view_args or {}).get("code")
+    if not isinstance(code, str) or not code:
+        return request.path
+    return request.path.replace(code, "sha256:" + hash_code(code)[:16])
 
 
 @bp.errorhandler(ApiProblem)
@@ -107,6 +123,10 @@ def _json_body() -> dict:
         body = json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "invalid_json", "The body is not valid JSON") from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise _too_deep()
     if not isinstance(body, dict):
         raise ApiProblem(
             400,
@@ -126,6 +146,25 @@ def _json_body() -> dict:
             ],
         )
     return body
+
+
+def _too_deep() -> ApiProblem:
+    return ApiProblem(
+        400, "too_deeply_nested", f"The body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
+    )
+
+
+def _depth(value) -> int:
+    """How deeply arrays and objects nest in a parsed body (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def _unstorable_text(value, pointer: str = ""):
@@ -156,8 +195,14 @@ def _has_lone_surrogate(text: str) -> bool:
     return False
 
 
-def idempotent(view):
-    """Replay the first response to a repeated Idempotency-Key; refuse a reused key."""
+def idempotent(view=None, *, replayable=None):
+    """Replay the first response to a repeated Idempotency-Key; refuse a reused key.
+
+    ``replayable(body)`` may refuse to replay a stored response whose subject has changed
+    since (a revoked reminder link) by raising an ApiProblem. Records: portal/api/idempotency.py.
+    """
+    if view is None:
+        return lambda view: idempotent(view, replayable=replayable)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -171,20 +216,27 @@ def idempotent(view):
             request.method.encode() + request.path.encode() + request.get_data(cache=True)
         ).hexdigest()
 
-        def stored():
-            return db.session.execute(
-                select(IdempotentRequest).where(IdempotentRequest.client_id == client_id, IdempotentRequest.key == key)
-            ).scalar_one_or_none()
-
         def replay(record):
             if record.request_hash != fingerprint:
                 raise ApiProblem(422, "idempotency_key_reused", "This Idempotency-Key was used for a different request")
-            response = jsonify(json.loads(record.body))
+            body = idempotency.unseal(key, record.body)
+            if body is None:
+                raise ApiProblem(
+                    422, "idempotency_key_reused", "This Idempotency-Key cannot be replayed; send a new one"
+                )
+            stored_body = json.loads(body)
+            if replayable is not None:
+                try:
+                    replayable(stored_body)
+                except ApiProblem as problem:
+                    problem.headers["Idempotent-Replayed"] = "true"
+                    raise
+            response = jsonify(stored_body)
             response.status_code = record.status
             response.headers["Idempotent-Replayed"] = "true"
             return response
 
-        if (record := stored()) is not None:
+        if (record := idempotency.find(client_id, key)) is not None:
             return replay(record)
         response = view(*args, **kwargs)
         if response.status_code >= 500:
@@ -194,20 +246,32 @@ def idempotent(view):
                 db.session.add(
                     IdempotentRequest(
                         client_id=client_id,
-                        key=key,
+                        key=idempotency.key_hash(key),
                         request_hash=fingerprint,
                         status=response.status_code,
-                        body=response.get_data(as_text=True) or "null",
+                        body=idempotency.seal(key, response.get_data(as_text=True) or "null"),
                     )
                 )
         except IntegrityError:
             # The same key raced in at the same moment and committed first: its change stands,
             # ours is rolled back, and its response is the answer.
             abandon_request()
-            return replay(stored())
+            record = idempotency.find(client_id, key)
+            if record is None:
+                raise ApiProblem(409, "idempotency_conflict", "A request with this key is in progress; retry") from None
+            return replay(record)
         return response
 
     return wrapper
+
+
+def _link_still_usable(body: dict) -> None:
+    """A replayed reminder link must not pass a revoked or expired link off as new."""
+    found = look_up_link(body["code"]) if isinstance(body, dict) and "code" in body else None
+    if found is not None and found.problem == "revoked":
+        raise ApiProblem(410, "link_revoked", "This reminder link was revoked since it was made; make a new one")
+    if found is not None and found.problem == "expired":
+        raise ApiProblem(410, "link_expired", "This reminder link has expired since it was made; make a new one")
 
 
 def _row(item: dict, pointer: str, account_number: str | None = None) -> tuple[dict, list[dict]]:
@@ -268,7 +332,7 @@ def _invalid(errors: list[dict]):
 
 
 @bp.put("/accounts/<path:account_number>")
-@requires("accounts:write")
+@requires(ApiScope.ACCOUNTS_WRITE)
 @idempotent
 def put_account(account_number: str):
     body = _json_body()
@@ -289,7 +353,7 @@ def put_account(account_number: str):
 
 
 @bp.post("/accounts:batch")
-@requires("accounts:write")
+@requires(ApiScope.ACCOUNTS_WRITE)
 @idempotent
 def batch_accounts():
     body = _json_body()
@@ -313,8 +377,8 @@ def batch_accounts():
 
 
 @bp.post("/reminder-links")
-@requires("links:write")
-@idempotent
+@requires(ApiScope.LINKS_WRITE)
+@idempotent(replayable=_link_still_usable)
 def create_reminder_link():
     body = _json_body()
     errors = []
@@ -351,7 +415,7 @@ def create_reminder_link():
 
 
 @bp.delete("/reminder-links/<code>")
-@requires("links:write")
+@requires(ApiScope.LINKS_WRITE)
 def delete_reminder_link(code: str):
     found = look_up_link(code)
     if found.link is None or found.link.account.lender_id != g.api_client.lender_id:
@@ -361,18 +425,22 @@ def delete_reminder_link(code: str):
 
 
 @bp.get("/events")
-@requires("events:read")
+@requires(ApiScope.EVENTS_READ)
 def list_events():
+    after = request.args.get("after") or None
     try:
-        after = int(request.args.get("after", "0"))
-        limit = int(request.args.get("limit", "100"))
+        limit = int(request.args.get("limit", str(FEED_DEFAULT_LIMIT)))
     except ValueError as exc:
-        raise ApiProblem(400, "invalid_parameter", "after and limit must be whole numbers") from exc
-    if not 0 <= after <= MAX_CURSOR or not 1 <= limit <= 500:
-        raise ApiProblem(400, "invalid_parameter", "after must be ≥ 0 and limit from 1 to 500")
-    events = feed(g.api_client.lender_id, after, limit)
+        raise ApiProblem(400, "invalid_parameter", "limit must be a whole number") from exc
+    if limit not in FEED_LIMIT:
+        raise ApiProblem(400, "invalid_parameter", f"limit must be from {FEED_LIMIT.start} to {FEED_LIMIT.stop - 1}")
+    try:
+        events = feed(g.api_client.lender_id, after, limit)
+    except UnknownCursor as exc:
+        raise ApiProblem(400, "invalid_cursor", "after must be a cursor this feed gave you") from exc
     return jsonify(
-        events=[{**e.payload, "cursor": e.id} for e in events], next_cursor=events[-1].id if events else after
+        events=[{**e.payload, "cursor": e.event_id} for e in events],
+        next_cursor=events[-1].event_id if events else after,
     )
 
 

@@ -30,6 +30,7 @@ from portal.models.plan import (
 )
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
+from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
     "RepaymentPlan",
@@ -41,6 +42,7 @@ __all__ = [
     "PlanInstalment",
     "PlanFrequency",
     "HardshipReason",
+    "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
     "AccountStatus",
@@ -50,6 +52,7 @@ __all__ = [
     "Borrower",
     "BorrowerSession",
     "ContactPause",
+    "CounterKind",
     "DeliveryStatus",
     "EvidenceBlob",
     "EvidenceFile",

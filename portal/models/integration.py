@@ -46,9 +46,14 @@ class ApiClient(Model):
 
 
 class IdempotentRequest(Model):
-    """The first response to a request with an Idempotency-Key, replayed for repeats."""
+    """The first response to a request with an Idempotency-Key, replayed for repeats.
 
-    __table_args__ = (UniqueConstraint("client_id", "key"),)
+    Holds no secret in clear: ``key`` is the SHA-256 of the client's Idempotency-Key and
+    ``body`` is the response encrypted with a key derived from that Idempotency-Key and the
+    app's SECRET_KEY (portal/api/idempotency.py). Kept for ``IDEMPOTENCY_KEEP``.
+    """
+
+    __table_args__ = (UniqueConstraint("client_id", "key"), Index("ix_idempotent_request_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"))
@@ -62,14 +67,18 @@ class IdempotentRequest(Model):
 class OutboxEvent(Model):
     """A fact upstream systems must learn, written in the same transaction as the change.
 
-    ``id`` orders the feed (the pull API's cursor); ``event_id`` is the stable id receivers
-    de-duplicate on.
+    ``(tx_id, id)`` orders the pull feed (portal/outbox/events.py): ``tx_id`` is the writing
+    transaction's id on PostgreSQL (``pg_current_xact_id``), 0 on SQLite, whose writers take
+    turns. ``event_id`` is the stable id receivers de-duplicate on, and the feed's cursor.
     """
+
+    __table_args__ = (Index("ix_outbox_event_feed", "lender_id", "tx_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(40), unique=True)
     type: Mapped[str] = mapped_column(String(64))
     lender_id: Mapped[int] = mapped_column(ForeignKey("lender.id"), index=True)
+    tx_id: Mapped[int] = mapped_column(BigInteger, default=0)
     account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"), index=True)
     payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

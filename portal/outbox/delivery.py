@@ -24,10 +24,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from flask import current_app
+from requests.adapters import HTTPAdapter
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
@@ -75,20 +76,75 @@ class UnsafeDestination(Exception):
     pass
 
 
-def check_destination(url: str, allow_private: bool = False) -> None:
-    """Refuse what could turn the worker against our own network (SSRF) in production."""
-    if allow_private:
-        return
+@dataclass(frozen=True)
+class Destination:
+    """Where one webhook POST goes: the address that was checked, and the name it was for.
+
+    The connection is made to ``address`` (never to a second resolution of the name, which a
+    hostile DNS server could answer differently), with the name in the Host header and, for
+    https, in TLS's SNI and certificate check.
+    """
+
+    url: str  # the URL with the checked address in place of the name
+    address: str
+    host_header: str
+    server_hostname: str
+
+
+def check_destination(url: str, allow_private: bool = False) -> Destination:
+    """Resolve the webhook's name once and check the answer; production refuses what could turn
+    the worker against our own network (SSRF): plain http and non-public addresses."""
     parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeDestination("webhook URLs must be https")
+    if not allow_private and parts.scheme != "https":
+        raise UnsafeDestination("webhook URLs must be https")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+        answers = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise UnsafeDestination(f"cannot resolve {parts.hostname}") from exc
-    for address in addresses:
-        if not ipaddress.ip_address(address).is_global:
-            raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
+    addresses = [str(info[4][0]) for info in answers]
+    if not addresses:
+        raise UnsafeDestination(f"cannot resolve {parts.hostname}")
+    if not allow_private:
+        for address in addresses:
+            if not ipaddress.ip_address(address).is_global:
+                raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
+    address = addresses[0]
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    return Destination(
+        url=urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
+        address=address,
+        host_header=parts.netloc.rsplit("@", 1)[-1],
+        server_hostname=parts.hostname,
+    )
+
+
+class _PinnedTLS(HTTPAdapter):
+    """TLS to an address, with SNI and the certificate check for the name that was resolved."""
+
+    def __init__(self, server_hostname: str):
+        self.server_hostname = server_hostname
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["server_hostname"] = self.server_hostname
+        kwargs["assert_hostname"] = self.server_hostname
+        super().init_poolmanager(*args, **kwargs)
+
+
+def post_pinned(destination: Destination, body: bytes, headers: dict, timeout: float) -> requests.Response:
+    with requests.Session() as session:
+        session.mount("https://", _PinnedTLS(destination.server_hostname))
+        return session.post(
+            destination.url,
+            data=body,
+            headers={**headers, "Host": destination.host_header},
+            timeout=(min(3.05, timeout), timeout),
+            allow_redirects=False,
+        )
 
 
 @dataclass
@@ -175,7 +231,7 @@ def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
     if not item.enabled or item.url is None or item.secret is None:
         return "client disabled or without webhook URL"
     try:
-        check_destination(item.url, allow_private)
+        destination = check_destination(item.url, allow_private)
     except UnsafeDestination as exc:
         return str(exc)
     headers = {
@@ -187,9 +243,7 @@ def _send(item: _Outgoing, timeout: float, allow_private: bool) -> str | None:
         "Portal-Event-Type": item.event_type,
     }
     try:
-        response = requests.post(
-            item.url, data=item.body, headers=headers, timeout=(min(3.05, timeout), timeout), allow_redirects=False
-        )
+        response = post_pinned(destination, item.body, headers, timeout)
     except requests.RequestException as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:

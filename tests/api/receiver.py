@@ -17,8 +17,9 @@ from portal.outbox.delivery import SIGNATURE_HEADER, verify
 
 
 class Receiver:
-    def __init__(self, secret: str | None = None):
+    def __init__(self, secret: str | None = None, host: str = "127.0.0.1", port: int = 0, tls=None):
         self.secret = secret
+        self.hosts: list[str] = []  # the Host header of each request
         self.mode = "ok"  # ok | error | slow | redirect
         self.slow_seconds = 1.0
         self.hold_seconds = 0.0  # delay even successful answers (to expose overlaps)
@@ -32,6 +33,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.hosts.append(self.headers["Host"])
                 event = json.loads(body)
                 with receiver._lock:
                     receiver.in_flight[event["id"]] += 1
@@ -65,10 +67,13 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        if tls is not None:  # an ssl.SSLContext with the receiver's certificate
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_port
+        self.url = f"{'https' if tls else 'http'}://{host}:{self.port}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     def unique(self) -> dict[str, dict]:

@@ -1,8 +1,6 @@
-"""The calibration page of the throughput target: the dashboard's content with none of the work.
-
-Issue #5 sets the dashboard's target against "a minimal page with the same content and none of
-the security or localisation work" (about 0.32 of bare Flask on a 2-core machine). This is that
-page, so the benchmark measures the reference on the same machine in the same run: one SQL
+"""A reference page, printed beside the target's calibration: the dashboard's content with none of
+the work. It shows what the libraries' own work costs on top of the content (the target itself
+compares the dashboard with same_libraries.py). Measured on the same machine in the same run: one SQL
 statement for the benchmark borrower's accounts (SQLAlchemy Core, a transaction as any naive
 page has), one cached Jinja template with the same markup and the Traditional Chinese text
 written in, amounts formatted with an f-string. No session, no sign-in check, no CSRF token,

@@ -487,6 +487,10 @@ def main(argv=None) -> int:
         "ID_HASH_KEY": secrets.token_urlsafe(48),
         "PROXY_HOPS": "0",
         "REDIS_URL": args.redis_url,
+        # Production sends text messages through a gateway; no page measured here sends one.
+        "SMS_BACKEND": "http",
+        "SMS_GATEWAY_URL": "https://sms-gateway.invalid/send",
+        "SMS_GATEWAY_TOKEN": "benchmark-sends-nothing",
         "RATELIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(4)}",
         "PYTHONPATH": str(ROOT),
     }

@@ -20,9 +20,12 @@ import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import delete
 
+from portal.extensions import db as _db
 from portal.extensions import limiter
 from portal.forms import normalise, parse_birth_date
+from portal.models import VerificationCounter
 from portal.plans import policy as policies
 from tests import payment_helpers as pay
 from tests.fuzzing import FUZZ, check, tables
@@ -65,8 +68,10 @@ amount = st.one_of(
 
 
 def fresh_limits(app):
+    """Request-rate limits and verification counters start afresh for each example."""
     with app.app_context():
         limiter.reset()
+        _db.session.execute(delete(VerificationCounter))
 
 
 def post_form(client, url, token, fields: dict):
