@@ -455,7 +455,10 @@ def i18n_compile() -> None:
 
 
 def register(app) -> None:
+    from portal.plans.commands import COMMANDS as plan_commands
+
     for command in (
+        *plan_commands,
         import_command,
         link_group,
         access_group,

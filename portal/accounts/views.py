@@ -7,6 +7,7 @@ from portal.database import get_without_transaction
 from portal.models import AccountStatus
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
+from portal.plans import service as plans
 from portal.signed_in import own_account
 
 bp = Blueprint("accounts", __name__)
@@ -19,7 +20,6 @@ STATUS_LABELS = {
     AccountStatus.CLOSED: _l("Closed"),
 }
 FEATURE_TITLES = {
-    "plan": _l("Propose a repayment plan"),
     "rights": _l("Your rights"),
     "complaint": _l("Report improper collection"),
 }
@@ -33,6 +33,8 @@ def dashboard():
     accounts = service.accounts_of(borrower)
     return render_template(
         "accounts/dashboard.html",
+        plans=plans.open_plans([account.id for account in accounts]),
+        today=plans.local_today(borrower.timezone),
         borrower=borrower,
         lender=borrower.lender,
         accounts=accounts,
@@ -51,6 +53,8 @@ def account(account_id: int):
     return render_template(
         "accounts/account.html",
         account=found,
+        plan=plans.open_plans([found.id]).get(found.id),
+        today=plans.local_today(current_user.borrower.timezone),
         lender=found.lender,
         payments=history(found),
         status_labels=STATUS_LABELS,
