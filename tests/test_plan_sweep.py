@@ -90,6 +90,71 @@ def test_the_day_after_a_miss_a_note_then_the_plan_ends_after_the_grace_days(app
     assert (again.reminded, again.missed, again.broken) == (0, 0, [])
 
 
+def plan_events(db, event_type: str) -> list[OutboxEvent]:
+    return list(
+        db.session.execute(select(OutboxEvent).where(OutboxEvent.type == event_type).order_by(OutboxEvent.id)).scalars()
+    )
+
+
+def test_every_missed_instalment_is_an_outbox_event_once(app, db, plan):
+    run(app, db, FIRST + timedelta(days=1))
+    run(app, db, FIRST + timedelta(days=2))
+    [missed] = plan_events(db, "plan.missed")
+    data = missed.payload["data"]
+    assert data["instalment"] == 1 and data["due_date"] == FIRST.isoformat() and data["outstanding"] == 51017
+    assert len(data["schedule"]) == 4 and missed.payload["account_number"] == plan.account.account_number
+
+
+def test_a_miss_first_seen_after_the_grace_days_is_still_an_event(app, db, plan):
+    assert run(app, db, FIRST + timedelta(days=9)).broken == [plan.public_id]
+    assert [e.payload["data"]["instalment"] for e in plan_events(db, "plan.missed")] == [1]
+    assert len(plan_events(db, "plan.broken")) == 1
+
+
+DEADLINE = date(2026, 12, 20)
+
+
+@pytest.fixture
+def settlement(app, db):
+    account = AccountFactory(borrower__locale="en")
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    now = at(date(2026, 12, 1))
+    with app.test_request_context():
+        made, _ = service.draft(
+            account.id,
+            calc.Proposal(PlanKind.SETTLEMENT, DEADLINE),
+            hardship_reason="illness",
+            hardship_note=None,
+            affordability=None,
+            locale="en",
+            now=now,
+        )
+        made = service.confirm(made, actor_id=None, now=now)
+    db.session.commit()
+    assert made.status == PlanStatus.ACTIVE and made.waived
+    return made
+
+
+def test_a_settlement_unpaid_by_its_deadline_ends_on_the_deadline_without_grace(app, db, settlement):
+    assert run(app, db, DEADLINE).broken == []  # the deadline itself: still time to pay
+    # The sweep runs late, three days after the deadline: the plan still ended on the deadline.
+    result = run(app, db, DEADLINE + timedelta(days=3))
+    assert result.broken == [settlement.public_id]
+    db.session.expire_all()
+    ended = db.session.get(RepaymentPlan, settlement.id)
+    assert ended.status == PlanStatus.BROKEN
+    # Midnight after the deadline in Shanghai.
+    assert ended.ended_at.astimezone(UTC) == datetime(2026, 12, 20, 16, 0, tzinfo=UTC)
+    assert db.session.get(Account, settlement.account_id).status == AccountStatus.OVERDUE
+    assert [len(plan_events(db, kind)) for kind in ("plan.missed", "plan.broken")] == [1, 1]
+    text = texts(db)[-1]
+    assert "not paid by 20 December 2026" in text and "reduction no longer applies" in text
+
+
+def test_a_settlement_ends_the_day_after_its_deadline_not_after_the_grace_days(app, db, settlement):
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == [settlement.public_id]
+
+
 def test_a_paid_instalment_gets_no_note_and_the_plan_carries_on(app, db, plan):
     plan.instalments[0].paid_minor = plan.instalments[0].amount_minor
     db.session.commit()
