@@ -155,6 +155,47 @@ def test_a_settlement_ends_the_day_after_its_deadline_not_after_the_grace_days(a
     assert run(app, db, DEADLINE + timedelta(days=1)).broken == [settlement.public_id]
 
 
+def settlement_payment(db, settlement, submitted_at: datetime):
+    """The settlement's amount, submitted to the payment provider at ``submitted_at``."""
+    from portal.models import PaymentPurpose, PaymentStatus
+    from portal.payments import service as payments
+
+    account = db.session.get(Account, settlement.account_id)
+    payment = payments.start_payment(account, settlement.total_minor, PaymentPurpose.INSTALMENT)
+    payment.status, payment.submitted_at = PaymentStatus.PENDING, submitted_at
+    account.reserved_minor += payment.amount_minor
+    db.session.commit()
+    return payment
+
+
+def test_a_settlement_paid_in_time_but_still_being_confirmed_is_not_ended(app, db, settlement):
+    from portal.payments import service as payments
+
+    payment = settlement_payment(db, settlement, at(DEADLINE, 15))  # 23:00 in Shanghai on the deadline
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == []
+    payments.record_success(payment.id, source="test")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(RepaymentPlan, settlement.id).status == PlanStatus.COMPLETED
+    assert db.session.get(Account, settlement.account_id).status == AccountStatus.SETTLED
+
+
+def test_a_payment_started_after_the_deadline_gets_no_reduction_even_before_the_sweep(app, db, settlement):
+    from portal.payments import service as payments
+
+    payment = settlement_payment(db, settlement, at(DEADLINE, 16))  # 00:00 in Shanghai the day after
+    with app.test_request_context():
+        payments.record_success(payment.id, source="test")
+    db.session.commit()
+    db.session.expire_all()
+    ended = db.session.get(RepaymentPlan, settlement.id)
+    assert ended.status == PlanStatus.BROKEN and ended.ended_at.astimezone(UTC) == at(DEADLINE, 16)
+    account = db.session.get(Account, settlement.account_id)
+    assert account.status == AccountStatus.OVERDUE and account.overdue_minor == 420  # the penalty, not waived
+    assert [len(plan_events(db, kind)) for kind in ("plan.missed", "plan.broken", "plan.completed")] == [1, 1, 0]
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == []
+
+
 def test_a_paid_instalment_gets_no_note_and_the_plan_carries_on(app, db, plan):
     plan.instalments[0].paid_minor = plan.instalments[0].amount_minor
     db.session.commit()

@@ -525,6 +525,11 @@ def apply_payment(payment: Payment, account: Account, amount: int, *, now: datet
     if plan is None or amount <= 0:
         return
     now = now or utcnow()
+    if plan.kind == PlanKind.SETTLEMENT:
+        from portal.plans import sweep  # the sweep ends plans, and imports this module
+
+        if sweep.end_lapsed_settlement(plan, account, payment.submitted_at or payment.created_at, now):
+            return
     link = db.session.get(PlanPayment, payment.id)
     remaining = amount
     if link is not None and link.plan_id == plan.id:
@@ -569,6 +574,22 @@ def _write_off(plan: RepaymentPlan, account: Account) -> None:
             written_off[part] = amount
     account.overdue_minor -= sum(written_off.values())
     audit.record("plan.waiver_applied", actor_type="system", subject=plan, written_off=written_off)
+
+
+def payment_in_flight(account_id: int, *, started_before: datetime) -> bool:
+    """A payment on the account submitted before ``started_before`` and still being confirmed."""
+    return (
+        db.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.account_id == account_id,
+                Payment.status == PaymentStatus.PENDING,
+                Payment.submitted_at < started_before,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def payments_during(plan: RepaymentPlan) -> list[Payment]:

@@ -10,7 +10,9 @@ Invariants:
 * Dates are the borrower's own: "the day after a miss" is counted in their time zone.
 * Every missed instalment is marked, audited and sent as ``plan.missed`` once, also when the
   sweep first sees it after the grace days. A settlement has no grace days: it ends when its
-  deadline has passed, and ``ended_at`` is the end of that day however late the sweep runs.
+  deadline has passed, and ``ended_at`` is the end of that day however late the sweep runs;
+  a payment submitted by then and still being confirmed holds the end until it is decided,
+  and one started after it pays what is overdue without the settlement's reduction.
 * Texts go out with the change that caused them (portal/sms), in the borrower's language,
   signed with the lender's name; a reminder carries a fresh reminder link.
 """
@@ -82,9 +84,10 @@ def _sweep_plan(plan: RepaymentPlan, now: datetime, result: SweepResult) -> None
         if instalment.outstanding_minor <= 0:
             continue
         if today > last_day_of(plan, instalment, policy):
-            if instalment.missed_notified_at is None:
-                _missed(plan, account, instalment, now)
-            _break(plan, account, borrower, instalment.due_date, now, _end_of(plan, instalment, borrower, policy, now))
+            end = end_of_last_day(plan, instalment, borrower, policy)
+            if plan.kind == PlanKind.SETTLEMENT and service.payment_in_flight(account.id, started_before=end):
+                return  # paid in time and still being confirmed: that payment decides
+            _end_missed(plan, account, borrower, instalment, now, min(end, now))
             result.broken.append(plan.public_id)
             return
         if instalment.due_date < today and instalment.missed_notified_at is None:
@@ -128,14 +131,34 @@ def last_day_of(plan: RepaymentPlan, instalment: PlanInstalment, policy: policie
     return instalment.due_date + timedelta(days=policy.grace_days)
 
 
-def _end_of(
-    plan: RepaymentPlan, instalment: PlanInstalment, borrower: Borrower, policy: policies.Policy, now: datetime
+def end_of_last_day(
+    plan: RepaymentPlan, instalment: PlanInstalment, borrower: Borrower, policy: policies.Policy
 ) -> datetime:
-    """When the plan ended: at the end of its last day in the borrower's time zone, however
-    late the sweep runs."""
+    """The moment the last day ends in the borrower's time zone: when an unpaid plan ended,
+    however late the sweep runs."""
     day_after = last_day_of(plan, instalment, policy) + timedelta(days=1)
-    end = datetime.combine(day_after, time(), tzinfo=ZoneInfo(borrower.timezone)).astimezone(UTC)
-    return min(end, now)
+    return datetime.combine(day_after, time(), tzinfo=ZoneInfo(borrower.timezone)).astimezone(UTC)
+
+
+def end_lapsed_settlement(plan: RepaymentPlan, account: Account, started: datetime, now: datetime) -> bool:
+    """A payment started at ``started`` succeeded towards an active settlement: if its deadline
+    had already passed then, the settlement ended on its deadline (as the sweep would have
+    ended it) and the payment counts as an ordinary payment. Returns whether it ended."""
+    borrower = db.session.get_one(Borrower, account.borrower_id)
+    instalment = plan.instalments[-1]
+    end = end_of_last_day(plan, instalment, borrower, policies.by_id(plan.policy_id))
+    if started < end:
+        return False
+    _end_missed(plan, account, borrower, instalment, now, end)
+    return True
+
+
+def _end_missed(
+    plan: RepaymentPlan, account: Account, borrower: Borrower, instalment: PlanInstalment, now: datetime, ended_at
+) -> None:
+    if instalment.missed_notified_at is None:
+        _missed(plan, account, instalment, now)
+    _break(plan, account, borrower, instalment.due_date, now, ended_at)
 
 
 def _missed(plan: RepaymentPlan, account: Account, instalment: PlanInstalment, now: datetime) -> None:
