@@ -336,6 +336,12 @@ def test_a_new_proposal_takes_the_place_of_an_open_counter_offer(app, runner, si
 
 def test_a_new_proposal_takes_the_place_of_one_being_reviewed(app, signed_in, account, db):
     pending = reviewed_plan(app, account, db)
+    assert f"/accounts/{account.id}/plan" in signed_in.get(f"/plans/{pending.public_id}").get_data(as_text=True)
+    preview = signed_in.post(
+        f"/accounts/{account.id}/plan/preview",
+        data={"kind": "settlement", "first_date": today().isoformat(), "csrf_token": token(signed_in, account)},
+    )
+    assert "it takes the place of that proposal" in text_of(preview)
     done = confirm(signed_in, db, propose(signed_in, account))
     assert done.status_code == 303
     db.session.expire_all()
