@@ -92,10 +92,10 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale):
     world = w.make_borrower(
-        accounts=4,
+        accounts=6,
         history=3,
         states=("succeeded", "failed", "pending", "created"),
-        plan_states=("active", "pending", "completed"),
+        plan_states=("active", "pending", "completed", "offered", "declined"),
     )
     account = world.account.id
     context = axe_context(chromium, live_server)
@@ -119,7 +119,7 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
         for feature in ("rights", "complaint"):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
-        fresh = world.accounts[3].id
+        fresh = world.accounts[5].id
         visit(page, f"{live_server}/accounts/{fresh}/plan", "plan: what you can manage", problems)
         page.fill("#income", "abc")
         page.click("main form button[type=submit]")
@@ -139,6 +139,8 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         visit(page, f"{live_server}/plans/{world.plans['active']}", "plan: agreement", problems)
         visit(page, f"{live_server}/plans/{world.plans['pending']}", "plan: being reviewed", problems)
         visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
+        visit(page, f"{live_server}/plans/{world.plans['offered']}/confirm", "plan: counter-offer", problems)
+        visit(page, f"{live_server}/plans/{world.plans['declined']}", "plan: counter-offer declined", problems)
         page.goto(f"{live_server}/dashboard")
         page.click("header button[type=submit]")  # sign out
         page.wait_for_url(f"{live_server}/signed-out")

@@ -124,12 +124,12 @@ def table(rows: list[dict]) -> str:
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, locale):
-    # A borrower with three loans and a history of ten payments: more than most people have.
+    # A borrower with six loans and a history of ten payments: more than most people have.
     world = w.make_borrower(
-        accounts=4,
+        accounts=6,
         history=10,
         states=("succeeded", "failed", "pending", "created"),
-        plan_states=("active", "pending", "completed"),
+        plan_states=("active", "pending", "completed", "offered", "declined"),
     )
     account = world.account.id
     context = w.phone_context(chromium, live_server, locale)
@@ -158,13 +158,15 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
         for feature in ("rights", "complaint"):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
-        fresh = world.accounts[3].id
+        fresh = world.accounts[5].id
         measure("plan: what you can manage", f"{live_server}/accounts/{fresh}/plan")
         measure("plan: options", f"{live_server}/accounts/{fresh}/plan/options")
         # (The schedule preview answers a POST; its weight is the options page's plus a table.)
         measure("plan: agreement", f"{live_server}/plans/{world.plans['active']}")
         measure("plan: being reviewed", f"{live_server}/plans/{world.plans['pending']}")
         measure("plan: certificate", f"{live_server}/plans/{world.plans['completed']}/certificate")
+        measure("plan: counter-offer", f"{live_server}/plans/{world.plans['offered']}/confirm")
+        measure("plan: counter-offer declined", f"{live_server}/plans/{world.plans['declined']}")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
         measure("signed out", f"{live_server}/signed-out")
