@@ -8,10 +8,25 @@ from portal.i18n import LOCALES
 from tests.factories import AccountFactory
 from tests.helpers import make_link, sign_in_through_link
 
-PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
-SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [
-    f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")
+PUBLIC = [
+    "/",
+    "/sign-in",
+    "/signed-out",
+    "/signed-out?reason=idle",
+    "/r/unknown-code-123",
+    "/rights",
+    "/rights/collectors",
+    "/genuine",
 ]
+SIGNED_IN = [
+    "/dashboard",
+    "/accounts/{id}",
+    "/accounts/{id}/pay",
+    "/my-rights",
+    "/my-rights/dispute",
+    "/my-rights/documents",
+    "/my-rights/contact",
+] + [f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")]
 
 
 def rule_urls(app):
@@ -44,6 +59,17 @@ def test_the_crawl_covers_every_route(app):
         "/api/v1/openapi.json",
         "/api/v1/reminder-links",
         "/api/v1/reminder-links/<code>",
+        # rights centre: every content page in every locale, the dispute, document and contact
+        # forms with their code steps, in tests/test_rights.py
+        "/rights",
+        "/rights/<name>",
+        "/genuine",
+        "/my-rights",
+        "/my-rights/dispute",
+        "/my-rights/disputes/<reference>",
+        "/my-rights/disputes/<reference>/confirm",
+        "/my-rights/documents",
+        "/my-rights/contact",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

@@ -18,10 +18,28 @@ from portal.models.login_session import BorrowerSession, SignInMethod
 from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
+from portal.models.rights import (
+    ContactChannel,
+    ContactPreference,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    DocumentKind,
+    DocumentRequest,
+    DocumentRequestStatus,
+)
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "ContactChannel",
+    "ContactPreference",
+    "Dispute",
+    "DisputeReason",
+    "DisputeStatus",
+    "DocumentKind",
+    "DocumentRequest",
+    "DocumentRequestStatus",
     "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
