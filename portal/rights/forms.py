@@ -98,7 +98,7 @@ class DocumentForm(BaseForm):
 
 class PreferencesForm(BaseForm):
     channels = Choices(
-        _l("How we may contact you"),
+        _l("Ways we may contact you"),
         choices=[SelectChoice(str(k), v) for k, v in CHANNEL_LABELS.items()],
         invalid_message=_l("Choose ways of contact from the list."),
         validators=[InputRequired(_l("Choose at least one way we may contact you."))],
