@@ -3,6 +3,7 @@ staff answer, document requests, and contact preferences with their localised er
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -21,6 +22,7 @@ from portal.models import (
 )
 from portal.rights import content as words
 from portal.rights import service
+from tests import evidence_samples as samples
 from tests.factories import AccountFactory
 from tests.helpers import sign_in_through_link
 from tests.pages import text_of
@@ -147,13 +149,67 @@ def test_a_dispute_keeps_what_was_typed_when_a_file_is_refused(client, db):
             "account": str(account.id),
             "reason": "amount_wrong",
             "explanation": "罚息算多了",
-            "evidence": (__import__("io").BytesIO(b"MZ not a picture"), "virus.exe"),
+            "evidence": (io.BytesIO(b"MZ not a picture"), "virus.exe"),
         },
         content_type="multipart/form-data",
     )
     assert response.status_code == 400
     assert "virus.exe" in text_of(response) and "罚息算多了" in response.get_data(as_text=True)
     assert db.session.execute(select(EvidenceFile)).first() is None
+
+
+def test_a_dispute_with_evidence_keeps_the_files_for_its_reference(client, db):
+    account = AccountFactory()
+    sign_in_through_link(client, account)
+    token = client.get("/my-rights/dispute").soup.find("input", attrs={"name": "csrf_token"})["value"]
+    response = client.post(
+        "/my-rights/dispute",
+        data={
+            "csrf_token": token,
+            "account": str(account.id),
+            "reason": "already_paid",
+            "explanation": "还款截图见附件",
+            "evidence": [(io.BytesIO(samples.png()), "截图.png"), (io.BytesIO(samples.jpeg(gps=True)), "照片.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    reference = response.headers["Location"].split("/")[-2]
+    confirm = client.get(response.headers["Location"])
+    assert "2个文件" in text_of(confirm)
+    files = db.session.execute(select(EvidenceFile).order_by(EvidenceFile.id)).scalars().all()
+    assert [(f.owner_type, f.owner_id, f.original_filename) for f in files] == [
+        ("dispute", reference, "截图.png"),
+        ("dispute", reference, "照片.jpg"),
+    ]
+    client.submit(response.headers["Location"], {"code": last_code()}, button=("confirm", "1"))
+    opened = db.session.execute(select(OutboxEvent.payload).where(OutboxEvent.type == "dispute.opened")).scalar_one()
+    assert opened["data"]["evidence_files"] == 2 and "还款截图" not in str(opened)  # no borrower's words upstream
+
+
+def test_every_link_on_the_public_pages_leads_somewhere(client, db):
+    AccountFactory()
+    seen = set()
+    for url in PUBLIC:
+        for lang in ("zh_Hans", "zh_Hant", "en"):
+            for a in client.get(url, query_string={"lang": lang}).soup.find_all("a", href=True):
+                href = a["href"]
+                if href.startswith("/") and not href.startswith("/static") and href not in seen:
+                    seen.add(href)
+                    status = client.get(href).status_code
+                    # Actions lead to the sign-in page when nobody is signed in.
+                    assert status == 200 or (status == 302 and not href.startswith("/rights")), (href, status)
+    assert {"/my-rights/dispute", "/my-rights/documents", "/my-rights/contact"} <= seen
+
+
+def test_a_signed_in_reader_gets_the_same_public_page(client, db):
+    account = AccountFactory()
+    sign_in_through_link(client, account)
+    page = client.get("/rights/collectors")
+    assert page.status_code == 200 and not page.soup.find("form")
+    assert account.borrower.name not in page.get_data(as_text=True)
+    if "Set-Cookie" in page.headers:  # a session refresh: never kept by a shared cache
+        assert page.headers["Cache-Control"] == "no-store"
 
 
 def test_another_borrowers_account_or_dispute_is_not_found(client, db):
