@@ -71,7 +71,9 @@ def test_the_language_follows_the_browser_and_hong_kong_readers_get_their_regula
     assert "如果對答覆不滿意" in text_of(page) and "12378" in text_of(page)
     hk = client.get("/rights/complaints", query_string={"region": "hk"})
     assert "貸款機構" in text_of(hk) and "hkma.gov.hk" in text_of(hk)  # Traditional by default
-    assert client.get("/rights/complaints", query_string={"region": "us"}).status_code == 404
+    us = client.get("/rights/collectors", query_string={"region": "us"})
+    assert "21:00" in text_of(us) and "Regulation F" in text_of(us)  # US rules, in English by default
+    assert client.get("/rights/complaints", query_string={"region": "xx"}).status_code == 404
     assert client.get("/rights/nothing").status_code == 404
 
 
@@ -285,6 +287,26 @@ def test_contact_preferences_saved_shown_on_the_dashboard_with_audit_and_event(c
     assert row.only_me and row.channels == "sms,letter"
     assert "contact_preferences.changed" in set(db.session.execute(select(AuditEvent.action)).scalars())
     assert events_for(account) == ["contact_preferences.changed"]
+
+
+def test_where_the_law_grants_it_stop_contacting_me_pauses_contact(client, db):
+    account = AccountFactory(borrower__lender__jurisdiction="US", borrower__timezone="America/New_York")
+    sign_in_through_link(client, account)
+    dashboard = client.get("/dashboard")
+    assert dashboard.soup.find("a", href="/rights?region=US")
+    values = {**PREFERENCES, "hours_until": "21:00", "stop_contact": "y"}
+    client.submit("/my-rights/contact", values)
+    done = client.submit("/my-rights/contact", {**values, "code": last_code()}, button=("confirm", "1"))
+    assert done.status_code == 303
+    assert "您已要求我们停止联系您" in text_of(client.get("/dashboard"))
+    assert [p.reason for p in pauses_in_force(account.id)] == ["borrower_request"]
+    assert events_for(account) == ["contact_preferences.changed", "contact.pause_requested"]
+    values["stop_contact"] = ""  # untick the box
+    client.submit("/my-rights/contact", values)
+    client.submit("/my-rights/contact", {**values, "code": last_code()}, button=("confirm", "1"))
+    db.session.expire_all()
+    assert not pauses_in_force(account.id)
+    assert events_for(account)[-2:] == ["contact_preferences.changed", "contact.pause_lifted"]
 
 
 def test_the_answer_deadline_counts_business_days(db):

@@ -2,12 +2,14 @@
 
 Invariants (tests/test_rights_content.py):
 
-* every locale file has the same pages, the same sections in the same order, the same number
-  of paragraphs and list items, the same links (targets), the same placeholders and the same
-  numbers, and the same sources (by address) and regulators;
-* a page is chosen by the lender's jurisdiction (``REGIONS``): mainland China's rules, read in
-  Traditional Chinese by Hong Kong and Taiwan readers, with their own regulator. US content is
-  not written yet: US lenders keep the "coming soon" page.
+* the words come in rule sets (``content/<rules>/<locale>.toml``): ``cn`` (mainland China's
+  rules) and ``us`` (the FDCPA and Regulation F). Both have every page of ``PAGES``;
+* within a rule set, every locale file has the same pages, the same sections in the same order,
+  the same number of paragraphs and list items, the same links (targets), the same placeholders
+  and the same numbers, and the same sources (by address) and regulators;
+* a page is chosen by the lender's jurisdiction (``REGIONS``): Hong Kong and Taiwan readers get
+  the mainland rules (as the reference material says, unless a lender configures its own), in
+  Traditional Chinese by default, with their own regulator.
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ from portal.jurisdiction import Jurisdiction
 CONTENT_DIR = Path(__file__).parent / "content"
 # The pages, in the order the index lists them; their addresses are /rights/<name>.
 PAGES = ("rights", "collectors", "next", "dispute", "documents", "complaints")
-# Jurisdictions with content, and the language their readers get when nothing else says.
-REGIONS = {Jurisdiction.CN: "zh_Hans", Jurisdiction.HK: "zh_Hant", Jurisdiction.TW: "zh_Hant"}
+# Jurisdictions with content: (rule set, the language their readers get when nothing else says).
+REGIONS = {
+    Jurisdiction.CN: ("cn", "zh_Hans"),
+    Jurisdiction.HK: ("cn", "zh_Hant"),
+    Jurisdiction.TW: ("cn", "zh_Hant"),
+    Jurisdiction.US: ("us", "en"),
+}
+RULE_SETS = ("cn", "us")
 DEFAULT_REGION = Jurisdiction.CN
 PLACEHOLDERS = ("regulator", "regulator_phone", "regulator_web")
 
@@ -75,8 +83,14 @@ def has_content(jurisdiction: str) -> bool:
     return jurisdiction in REGIONS
 
 
-def raw(locale: str) -> dict:
-    with open(CONTENT_DIR / f"{locale}.toml", "rb") as file:
+def default_locale(region: str) -> str:
+    return REGIONS[Jurisdiction(region)][1]
+
+
+def raw(locale: str, rules: str = "cn") -> dict:
+    if rules not in RULE_SETS or locale not in LOCALES:
+        raise KeyError((rules, locale))
+    with open(CONTENT_DIR / rules / f"{locale}.toml", "rb") as file:
         return tomllib.load(file)
 
 
@@ -102,10 +116,9 @@ def _page(name: str, data: dict, values: dict[str, str]) -> Page:
 @cache
 def content(locale: str, region: str = DEFAULT_REGION) -> Content:
     """The words for one locale, with the region's regulator filled in. Read once per process."""
-    if locale not in LOCALES:
-        raise KeyError(locale)
-    data = raw(locale)
-    regulator = data["regulators"].get(str(region), data["regulators"][DEFAULT_REGION])
+    rules = REGIONS[Jurisdiction(region)][0]
+    data = raw(locale, rules)
+    regulator = data["regulators"][str(region)]
     values = {"regulator": regulator["name"], "regulator_phone": regulator["phone"], "regulator_web": regulator["web"]}
     return Content(
         locale=locale,

@@ -14,7 +14,6 @@ from portal.database import abandon_request, get_without_transaction
 from portal.evidence import service as evidence
 from portal.extensions import db
 from portal.i18n import LOCALE_COOKIE, negotiate, supported
-from portal.jurisdiction import Jurisdiction
 from portal.models import (
     Account,
     Borrower,
@@ -60,19 +59,24 @@ def _choose_public_locale(region: str) -> str:
         supported(request.args.get("lang"))
         or supported(request.cookies.get(LOCALE_COOKIE))
         or negotiate(request.headers.get("Accept-Language"))
-        or words.REGIONS[Jurisdiction(region)]
+        or words.default_locale(region)
     )
     g.locale = locale
     refresh()
     return locale
 
 
+def _region_arg(region: str) -> str | None:
+    """The ?region= of links: none for the default, so the printed addresses stay short."""
+    return None if region == words.DEFAULT_REGION else region
+
+
 def _link_target(to: str, region: str, locale: str) -> str:
     kind, _, name = to.partition(":")
     if kind == "page" and name == "genuine":
-        return url_for("rights.genuine", lang=locale)
+        return url_for("rights.genuine", region=_region_arg(region), lang=locale)
     if kind == "page":
-        return url_for("rights.page", name=name, region=region, lang=locale)
+        return url_for("rights.page", name=name, region=_region_arg(region), lang=locale)
     return ACTIONS[name]()
 
 
@@ -91,12 +95,13 @@ def _public(template: str, region: str, **context):
         template,
         text=text,
         region=region,
+        region_arg=_region_arg(region),
         locale=locale,
         link_target=lambda to: _link_target(to, region, locale),
         lang_url=lambda code: url_for(
             request.endpoint or "rights.index",
             **(request.view_args or {}),
-            region=None if region == words.DEFAULT_REGION else region,
+            region=_region_arg(region),
             lang=code,
         ),
         **context,
@@ -127,7 +132,7 @@ def genuine():
     lenders = db.session.execute(select(Lender).order_by(Lender.name)).scalars().all()
     return _public(
         "rights/genuine.html",
-        words.DEFAULT_REGION,
+        _region(),
         lenders=lenders,
         official=current_app.config["PORTAL_BASE_URL"],
     )

@@ -38,6 +38,10 @@ def test_public_rights_pages_fit_a_phone(chromium, live_server, db):
             assert fits(page), (width, url)
             if width == 390 or name == "collectors":
                 page.screenshot(path=f"/tmp/rights_{name}_{width}.png", full_page=True)
+        for region in ("hk", "us"):
+            page.goto(f"{live_server}/rights/collectors?region={region}")
+            assert fits(page), (width, region)
+            page.screenshot(path=f"/tmp/rights_collectors_{region}_{width}.png", full_page=True)
         assert not context.cookies()  # no cookie from any public page
         context.close()
 
