@@ -114,6 +114,7 @@ def test_dispute_pauses_contact_until_staff_answer_and_the_borrower_sees_the_ans
 
     dashboard = text_of(client.get("/dashboard"))
     assert "已提出异议" in dashboard and "暂停" in dashboard
+    assert f"异议 {reference}：" in dashboard and "前答复" in dashboard  # reference and answer deadline
     db.session.expire_all()
     assert [p.reason for p in pauses_in_force(account.id)] == ["dispute"]
 

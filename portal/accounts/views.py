@@ -42,6 +42,7 @@ def dashboard():
         totals=service.overdue_totals(accounts),
         status_labels=STATUS_LABELS,
         preferences=rights.current_preferences(borrower.id),
+        disputes=rights.open_disputes_by_account(borrower.id),
         channel_labels=CHANNEL_LABELS,
         rights_content=has_content(borrower.lender.jurisdiction),
     )
