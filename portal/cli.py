@@ -473,6 +473,32 @@ def disputes_pending() -> None:
     click.echo(f"{len(found)} open dispute(s).", err=True)
 
 
+@disputes_group.command("show")
+@click.argument("reference")
+@with_appcontext
+@transactional
+def disputes_show(reference: str) -> None:
+    """What the borrower wrote, and the evidence files' names, sizes and SHA-256."""
+    from portal.evidence.service import files_of
+    from portal.models import EvidenceOwner
+    from portal.rights.service import find_dispute
+
+    dispute = find_dispute(reference)
+    if dispute is None:
+        raise click.ClickException(f"no dispute {reference}")
+    click.echo(f"{dispute.reference}  {dispute.status}  account {dispute.account_id}  reason {dispute.reason}")
+    if dispute.answer_due_at:
+        click.echo(f"answer due {dispute.answer_due_at.isoformat()}")
+    click.echo(dispute.explanation)
+    for file in files_of(EvidenceOwner.DISPUTE, dispute.reference):
+        click.echo(f"  {file.original_filename}  {file.content_type}  {file.size} B  sha256 {file.sha256}")
+    if dispute.answer:
+        click.echo(
+            f"answered {dispute.answered_at.isoformat() if dispute.answered_at else ''} by {dispute.answered_by}"
+        )
+        click.echo(dispute.answer)
+
+
 @disputes_group.command("answer")
 @click.argument("reference")
 @click.option("--text", "text", required=True, help="The answer the borrower reads, in their language.")

@@ -120,6 +120,8 @@ def test_dispute_pauses_contact_until_staff_answer_and_the_borrower_sees_the_ans
 
     pending = runner.invoke(args=["disputes", "pending"])
     assert reference in pending.output, pending.output
+    shown = runner.invoke(args=["disputes", "show", reference])
+    assert "我3月9日已经通过支付宝还清了。" in shown.output and "already_paid" in shown.output
     answered = runner.invoke(
         args=["disputes", "answer", reference, "--by", "compliance-li", "--text", "已核实，您已还清。"]
     )

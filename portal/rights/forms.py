@@ -17,7 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import BaseForm
 from portal.i18n import LOCALE_NAMES
-from portal.models import ContactChannel, DisputeReason, DocumentKind
+from portal.models import ContactChannel, DisputeReason, DisputeStatus, DocumentKind, DocumentRequestStatus
 from portal.otp.forms import CodeForm
 from portal.rights.service import EXPLANATION_MAX
 
@@ -32,6 +32,15 @@ DOCUMENT_LABELS = {
     DocumentKind.CONTRACT: _l("My loan contract"),
     DocumentKind.BALANCE_STATEMENT: _l("A statement of my balance, itemised"),
     DocumentKind.AGENCY_NAME: _l("The name of the collection agency handling my account"),
+}
+DISPUTE_STATUS_LABELS = {
+    DisputeStatus.AWAITING_CODE: _l("Waiting for the code from your text message"),
+    DisputeStatus.OPEN: _l("Being checked"),
+    DisputeStatus.ANSWERED: _l("Answered"),
+}
+DOCUMENT_STATUS_LABELS = {
+    DocumentRequestStatus.REQUESTED: _l("Requested"),
+    DocumentRequestStatus.SENT: _l("Sent to you"),
 }
 CHANNEL_LABELS = {
     ContactChannel.CALL: _l("Phone calls"),

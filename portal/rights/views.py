@@ -29,7 +29,9 @@ from portal.otp.service import TooManyCodes
 from portal.rights import content as words
 from portal.rights import service
 from portal.rights.forms import (
+    DISPUTE_STATUS_LABELS,
     DOCUMENT_LABELS,
+    DOCUMENT_STATUS_LABELS,
     REASON_LABELS,
     ConfirmForm,
     DisputeForm,
@@ -283,6 +285,8 @@ def dispute_status(reference: str):
     return render_template(
         "rights/dispute_status.html",
         dispute=found,
+        DisputeStatus=DisputeStatus,
+        status_labels=DISPUTE_STATUS_LABELS,
         account=account,
         reason_labels=REASON_LABELS,
         files=evidence.files_of(evidence.EvidenceOwner.DISPUTE, found.reference),
@@ -304,6 +308,9 @@ def requests():
         accounts={a.id: a for a in current_user.borrower.accounts},
         document_labels=DOCUMENT_LABELS,
         reason_labels=REASON_LABELS,
+        DisputeStatus=DisputeStatus,
+        status_labels=DISPUTE_STATUS_LABELS,
+        document_status_labels=DOCUMENT_STATUS_LABELS,
     )
 
 
