@@ -269,6 +269,14 @@ def test_bad_contact_preferences_get_a_localised_message(client, db, change, mes
     assert db.session.execute(select(SmsMessage).where(SmsMessage.purpose == "one_time_code")).first() is None
 
 
+@pytest.mark.parametrize("url", ["/my-rights/contact", "/my-rights/documents", "/my-rights/dispute"])
+def test_a_form_posted_with_fields_missing_gets_messages_not_an_error(client, db, url):
+    sign_in_through_link(client, AccountFactory())
+    token = client.get(url).soup.find("input", attrs={"name": "csrf_token"})["value"]
+    response = client.post(url, data={"csrf_token": token})
+    assert response.status_code == 400 and response.soup.find(class_="error-summary")
+
+
 def test_contact_preferences_saved_shown_on_the_dashboard_with_audit_and_event(client, db):
     account = AccountFactory()
     sign_in_through_link(client, account)

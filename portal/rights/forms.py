@@ -12,7 +12,7 @@ from wtforms import (
     ValidationError,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.forms import BaseForm
@@ -63,7 +63,7 @@ class Choices(SelectMultipleField):
     def pre_validate(self, form):
         offered = {choice.value for choice in self.choices}
         if any(value not in offered for value in self.data or ()):
-            raise ValidationError(self.invalid_message)
+            raise StopValidation(self.invalid_message)  # the field's other checks need a valid value
 
 
 class OneOf(SelectField):
@@ -73,7 +73,7 @@ class OneOf(SelectField):
 
     def pre_validate(self, form):
         if self.data not in {choice.value for choice in self.choices}:
-            raise ValidationError(self.invalid_message)
+            raise StopValidation(self.invalid_message)  # the field's other checks need a valid value
 
 
 class DisputeForm(BaseForm):
@@ -119,8 +119,9 @@ class PreferencesForm(BaseForm):
         choices=[SelectChoice(k, v) for k, v in LOCALE_NAMES.items()],
         invalid_message=_l("Choose a language from the list."),
     )
-    only_me = BooleanField(_l("Contact only me, never my family, colleagues or contacts"))
-    stop_contact = BooleanField(_l("Stop contacting me about this debt"))
+    # A tick box always sends "y": whatever else arrives is not echoed back into the page.
+    only_me = BooleanField(_l("Contact only me, never my family, colleagues or contacts"), render_kw={"value": "y"})
+    stop_contact = BooleanField(_l("Stop contacting me about this debt"), render_kw={"value": "y"})
     submit = SubmitField(_l("Continue"))
 
     def __init__(self, *args, window: tuple[str, str], stop_granted: bool, **kwargs):
