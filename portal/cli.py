@@ -519,7 +519,10 @@ def disputes_answer(reference: str, text: str, by_whom: str) -> None:
 
 
 def register(app) -> None:
+    from portal.plans.commands import COMMANDS as plan_commands
+
     for command in (
+        *plan_commands,
         import_command,
         link_group,
         access_group,

@@ -1,7 +1,7 @@
 """rights centre: disputes, document requests, contact preferences
 
 Revision ID: 0013b5d2e8a4
-Revises: 0010a7c3e5f1
+Revises: 249b8c60d04a
 Create Date: 2026-11-29 21:45:00
 
 StrEnum columns are plain VARCHARs (no database enum type), so adding a member needs no migration.
@@ -14,7 +14,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = "0013b5d2e8a4"
-down_revision = "0010a7c3e5f1"
+down_revision = "249b8c60d04a"
 branch_labels = None
 depends_on = None
 

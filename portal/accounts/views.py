@@ -7,6 +7,7 @@ from portal.database import get_without_transaction
 from portal.models import AccountStatus
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
+from portal.plans import service as plans
 from portal.rights import service as rights
 from portal.rights.content import has_content
 from portal.rights.forms import CHANNEL_LABELS
@@ -22,7 +23,6 @@ STATUS_LABELS = {
     AccountStatus.CLOSED: _l("Closed"),
 }
 FEATURE_TITLES = {
-    "plan": _l("Propose a repayment plan"),
     "rights": _l("Your rights"),
     "complaint": _l("Report improper collection"),
 }
@@ -36,6 +36,8 @@ def dashboard():
     accounts = service.accounts_of(borrower)
     return render_template(
         "accounts/dashboard.html",
+        plans=plans.open_plans([account.id for account in accounts]),
+        today=plans.local_today(borrower.timezone),
         borrower=borrower,
         lender=borrower.lender,
         accounts=accounts,
@@ -58,6 +60,8 @@ def account(account_id: int):
     return render_template(
         "accounts/account.html",
         account=found,
+        plan=plans.open_plans([found.id]).get(found.id),
+        today=plans.local_today(current_user.borrower.timezone),
         lender=found.lender,
         payments=history(found),
         status_labels=STATUS_LABELS,

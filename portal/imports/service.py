@@ -25,6 +25,7 @@ from portal.identity import hash_national_id, last4
 from portal.models import Account, Borrower, Lender
 from portal.models.types import utcnow
 from portal.money import MoneyError, is_currency, parse_major
+from portal.plans import service as plans
 
 COLUMNS = (
     "lender_code",
@@ -314,6 +315,7 @@ def upsert(
             accounts[(stored_account.lender_id, stored_account.account_number)] = stored_account
 
     now = utcnow()
+    updated_ids: list[int] = []
     for record in records:
         if on_row:
             on_row()
@@ -354,9 +356,13 @@ def upsert(
             account.borrower = borrower
             account.last_synced_at = now
             result.updated += 1
+            updated_ids.append(account.id)
         else:
             result.unchanged += 1
     db.session.flush()
+    # New figures for an account with an active plan never break the plan silently
+    # (portal/plans/service.py, one query per 500 updated accounts).
+    plans.follow_core(updated_ids, actor_type=actor_type)
     audit.record(
         "accounts.imported",
         actor_type=actor_type,

@@ -17,6 +17,17 @@ from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession, SignInMethod
 from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
+from portal.models.plan import (
+    HardshipReason,
+    PlanFrequency,
+    PlanInstalment,
+    PlanKind,
+    PlanPayment,
+    PlanPolicy,
+    PlanStatus,
+    RejectionReason,
+    RepaymentPlan,
+)
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
 from portal.models.rights import (
     ContactChannel,
@@ -40,6 +51,15 @@ __all__ = [
     "DocumentKind",
     "DocumentRequest",
     "DocumentRequestStatus",
+    "RepaymentPlan",
+    "RejectionReason",
+    "PlanStatus",
+    "PlanPolicy",
+    "PlanPayment",
+    "PlanKind",
+    "PlanInstalment",
+    "PlanFrequency",
+    "HardshipReason",
     "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",

@@ -66,6 +66,7 @@ from portal.payments.gateway import (
     gateway,
     intent_params,
 )
+from portal.plans import service as plans
 from portal.signed_in import LoanAccount
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
@@ -464,6 +465,8 @@ def record_success(payment_id: int, *, source: str) -> bool:
     payment.overdue_after_minor = account.overdue_minor
     _issue_receipt_number(payment, account)
     _set_account_status(account)
+    # An active repayment plan learns what this payment paid (under the same account lock).
+    plans.apply_payment(payment, account, allocation.total)
     emit("payment.succeeded", lender_id=account.lender_id, account=account, data=_payment_data(payment, account))
     audit.record(
         "payment.succeeded",

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal.models import Account, Borrower, ContactPreference, Dispute, Payment, ReminderLink
+from portal.models import Account, Borrower, ContactPreference, Dispute, Payment, ReminderLink, RepaymentPlan
 from portal.models.types import utcnow
 from portal.rights.content import PAGES
 from tests.factories import AccountFactory, BorrowerFactory
@@ -63,6 +63,10 @@ def people(db):
             answer_due_at=utcnow(),
         )
     )
+    # B's plans: an agreed one, and a proposal being reviewed on a second loan.
+    second = AccountFactory(borrower=b_person, account_number="ZXB55107392")
+    b.plans["active"] = w.plan(account, "active").public_id
+    b.plans["pending"] = w.plan(second, "pending").public_id
     db.session.commit()
     receipt = db.session.execute(
         select(Payment.receipt_number).where(Payment.public_id == b.payments["succeeded"])
@@ -92,7 +96,7 @@ def identifiers(b: w.Borrower, code: str) -> dict[str, list[str]]:
     return {
         "account_id": [str(b.account.id)],
         "account_number": [B_ACCOUNT],
-        "public_id": list(b.payments.values()),
+        "public_id": [*b.payments.values(), *b.plans.values()],
         "code": [code],
         "feature": ["plan", "rights", "complaint"],
         "filename": ["css/portal.css"],
@@ -139,7 +143,14 @@ def crawl(app, client, b, code, secrets) -> list[str]:
         "lang": "en",
         "next": f"/accounts/{b.account.id}",
         "method": "alipay",
-        "choice": "full",
+        "choice": "instalment",
+        "code": code,
+        "kind": "instalments",
+        "instalments": "3",
+        "frequency": "monthly",
+        "first_date": "2030-01-01",
+        "hardship_reason": "illness",
+        "option": "0",
         "amount": "10",
         "account_number": "TYPED-BY-A-0001",
         "date_of_birth": "20000101",
@@ -193,6 +204,7 @@ def snapshot(db, b):
         (ReminderLink, ReminderLink.account_id == b.account.id),
         (Dispute, Dispute.borrower_id == b.borrower.id),
         (ContactPreference, ContactPreference.borrower_id == b.borrower.id),
+        (RepaymentPlan, RepaymentPlan.account_id.in_(select(Account.id).where(Account.borrower_id == b.borrower.id))),
     ):
         for obj in db.session.execute(select(model).where(where).order_by(model.id)).scalars():
             rows.append(

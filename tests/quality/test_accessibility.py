@@ -97,7 +97,12 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_server, locale):
-    world = w.make_borrower(accounts=2, history=3, states=("succeeded", "failed", "pending", "created"))
+    world = w.make_borrower(
+        accounts=4,
+        history=3,
+        states=("succeeded", "failed", "pending", "created"),
+        plan_states=("active", "pending", "completed"),
+    )
     account = world.account.id
     context = axe_context(chromium, live_server)
     page = context.new_page()
@@ -118,8 +123,28 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_
         problems.extend(axe(page, "card"))
         for state in ("pending", "failed", "succeeded"):
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
-        for feature in ("plan", "rights", "complaint"):
+        for feature in ("rights", "complaint"):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
+        fresh = world.accounts[3].id
+        visit(page, f"{live_server}/accounts/{fresh}/plan", "plan: what you can manage", problems)
+        page.fill("#income", "abc")
+        page.click("main form button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "plan: what you can manage, with an error"))
+        visit(page, f"{live_server}/accounts/{fresh}/plan/options", "plan: options", problems)
+        page.click("main section.card button[type=submit]")
+        page.wait_for_selector("table.schedule")
+        problems.extend(axe(page, "plan: preview"))
+        page.click("main button[name=send]")  # no reason chosen yet: the message by the field
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "plan: preview with an error"))
+        page.check("#reason-other")
+        page.click("main button[name=send]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "plan: confirm with the code"))
+        visit(page, f"{live_server}/plans/{world.plans['active']}", "plan: agreement", problems)
+        visit(page, f"{live_server}/plans/{world.plans['pending']}", "plan: being reviewed", problems)
+        visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
         visit(page, f"{live_server}/my-rights/dispute", "dispute form", problems)
         page.fill("#explanation", "")
         page.click("main button[type=submit]")
