@@ -454,6 +454,70 @@ def i18n_compile() -> None:
     click.echo("Catalogs compiled.")
 
 
+@click.group("disputes")
+def disputes_group() -> None:
+    """Disputes raised by borrowers (staff answer here until the staff console has a screen)."""
+
+
+@disputes_group.command("pending")
+@with_appcontext
+@transactional
+def disputes_pending() -> None:
+    """Open disputes, the nearest answer deadline first."""
+    from portal.rights.service import pending_disputes
+
+    found = pending_disputes()
+    for dispute in found:
+        due = dispute.answer_due_at.isoformat() if dispute.answer_due_at else "-"
+        click.echo(f"{dispute.reference}\taccount {dispute.account_id}\t{dispute.reason}\tdue {due}")
+    click.echo(f"{len(found)} open dispute(s).", err=True)
+
+
+@disputes_group.command("show")
+@click.argument("reference")
+@with_appcontext
+@transactional
+def disputes_show(reference: str) -> None:
+    """What the borrower wrote, and the evidence files' names, sizes and SHA-256."""
+    from portal.evidence.service import files_of
+    from portal.models import EvidenceOwner
+    from portal.rights.service import find_dispute
+
+    dispute = find_dispute(reference)
+    if dispute is None:
+        raise click.ClickException(f"no dispute {reference}")
+    click.echo(f"{dispute.reference}  {dispute.status}  account {dispute.account_id}  reason {dispute.reason}")
+    if dispute.answer_due_at:
+        click.echo(f"answer due {dispute.answer_due_at.isoformat()}")
+    click.echo(dispute.explanation)
+    for file in files_of(EvidenceOwner.DISPUTE, dispute.reference):
+        click.echo(f"  {file.original_filename}  {file.content_type}  {file.size} B  sha256 {file.sha256}")
+    if dispute.answer:
+        click.echo(
+            f"answered {dispute.answered_at.isoformat() if dispute.answered_at else ''} by {dispute.answered_by}"
+        )
+        click.echo(dispute.answer)
+
+
+@disputes_group.command("answer")
+@click.argument("reference")
+@click.option("--text", "text", required=True, help="The answer the borrower reads, in their language.")
+@click.option("--by", "by_whom", required=True, help="Who answers (staff user name), for the audit trail.")
+@with_appcontext
+@transactional
+def disputes_answer(reference: str, text: str, by_whom: str) -> None:
+    """Answer an open dispute: the borrower sees the answer and collection contact may resume."""
+    from portal.rights.service import DisputeNotOpen, answer_dispute
+
+    try:
+        dispute = answer_dispute(reference, text, staff=by_whom)
+    except DisputeNotOpen as exc:
+        raise click.ClickException(f"no open dispute {reference}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{dispute.reference} answered.")
+
+
 def register(app) -> None:
     from portal.plans.commands import COMMANDS as plan_commands
 
@@ -469,6 +533,7 @@ def register(app) -> None:
         outbox_group,
         sms_group,
         calendar_group,
+        disputes_group,
         i18n_group,
     ):
         app.cli.add_command(command)

@@ -29,10 +29,28 @@ from portal.models.plan import (
     RepaymentPlan,
 )
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
+from portal.models.rights import (
+    ContactChannel,
+    ContactPreference,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    DocumentKind,
+    DocumentRequest,
+    DocumentRequestStatus,
+)
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "ContactChannel",
+    "ContactPreference",
+    "Dispute",
+    "DisputeReason",
+    "DisputeStatus",
+    "DocumentKind",
+    "DocumentRequest",
+    "DocumentRequestStatus",
     "RepaymentPlan",
     "RejectionReason",
     "PlanStatus",
