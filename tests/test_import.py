@@ -525,3 +525,15 @@ def test_a_payment_in_flight_keeps_its_reservation_through_an_import(runner, db,
     db.session.refresh(account)
     assert account.reserved_minor == 0 and account.overdue_minor == 0 and account.status == AccountStatus.SETTLED
     assert payment.excess_minor == 104070  # paid beyond what is owed now: staff refund it
+
+
+def test_the_readme_states_the_import_rules_as_the_code_has_them():
+    from pathlib import Path
+
+    from portal.cli import PRINTED_PROBLEMS
+    from portal.imports.service import AS_OF_LEEWAY
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split("### Importing accounts\n", 1)[1].split("\n#", 1)[0].split())
+    assert f"the screen shows the first {PRINTED_PROBLEMS} and counts the rest" in text
+    assert f"at most {int(AS_OF_LEEWAY.total_seconds() // 60)} minutes ahead of the portal's clock" in text

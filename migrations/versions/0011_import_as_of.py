@@ -39,10 +39,12 @@ def upgrade():
     )
     with op.batch_alter_table("account_adjustment", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_account_adjustment_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_account_adjustment_recorded_at"), ["recorded_at"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("account_adjustment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_account_adjustment_recorded_at"))
         batch_op.drop_index(batch_op.f("ix_account_adjustment_account_id"))
     op.drop_table("account_adjustment")
     with op.batch_alter_table("account", schema=None) as batch_op:

@@ -97,7 +97,8 @@ class AccountAdjustment(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: an import looks at the adjustments newer than its oldest as_of only.
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     principal_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     penalty_interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
