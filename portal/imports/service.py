@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from flask import current_app
 
 from portal.i18n import LOCALES
 from portal.identity import hash_national_id, last4
@@ -92,7 +93,7 @@ class AccountRecord:
     timezone: str
     as_of: datetime | None = None
 
-    def staged(self, default_as_of: datetime) -> tuple:
+    def staged(self, default_as_of: datetime, id_hash_key: str | None = None) -> tuple:
         """The row for the staging table (portal/imports/upsert.py STAGED_COLUMNS): the
         national ID becomes its keyed hash and last four characters here."""
         return (
@@ -104,7 +105,7 @@ class AccountRecord:
             self.borrower_name,
             self.phone_e164,
             self.date_of_birth,
-            hash_national_id(self.national_id),
+            hash_national_id(self.national_id, id_hash_key),
             last4(self.national_id),
             self.currency,
             self.principal_minor,
@@ -136,11 +137,11 @@ def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, 
 
     # Control characters first, and nothing else about the row: a value holding them is
     # never echoed back (a terminal or a spreadsheet would act on them) nor stored.
-    for name, value in values.items():
-        found = _CONTROL.search(value)
-        if found:
-            bad(name, f"contains a control character (U+{ord(found.group()):04X}); remove it and import again")
-    if errors:
+    if _CONTROL.search("".join(values.values())):
+        for name, value in values.items():
+            found = _CONTROL.search(value)
+            if found:
+                bad(name, f"contains a control character (U+{ord(found.group()):04X}); remove it and import again")
         return None, errors
 
     for name in ("lender_code", "lender_name", "account_number", "product", "borrower_name", "national_id"):
@@ -296,8 +297,9 @@ def read_csv(stream: Iterable[str], problem: Callable[[RowError], None]) -> Iter
 
 def stage_records(records: Iterable[AccountRecord], staging: Staging, on_row: Callable[[], None] | None = None) -> None:
     """Put validated records into the staging table and check the rules between them."""
+    key = current_app.config["ID_HASH_KEY"]
     for record in records:
-        staging.add(record.staged(staging.now))
+        staging.add(record.staged(staging.now, key))
         if on_row:
             on_row()
     staging.finish()
