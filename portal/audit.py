@@ -61,3 +61,13 @@ def record_many(
     if rows:
         db.session.execute(insert(AuditEvent), rows)
     return len(rows)
+
+
+# The columns of an audit record, in the order ``insert_from_select`` expects them.
+COLUMNS = ("occurred_at", "actor_type", "actor_id", "action", "subject_type", "subject_id", "ip", "details")
+
+
+def insert_from_select(select_sql: str) -> str:
+    """SQL that writes the records a SELECT produces (its columns in ``COLUMNS`` order), for
+    set-based writes that audit every row they change in the same statement (PostgreSQL)."""
+    return f"INSERT INTO {AuditEvent.__tablename__} ({', '.join(COLUMNS)}) {select_sql}"

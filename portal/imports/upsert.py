@@ -502,33 +502,50 @@ class Staging:
         else:
             created_flag = "(id > :max_id)"
             before = {"max_id": self.connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM account")).scalar_one()}
-        written = self.connection.execute(
-            text(
-                f"INSERT INTO account ({columns}) SELECT {selected} FROM ({figures}) f WHERE 1 = 1 "
-                f"ON CONFLICT (lender_id, account_number) DO UPDATE SET {updates} "
-                f"WHERE {account_differs} OR EXISTS (SELECT 1 FROM borrower p "
-                "WHERE p.id = excluded.borrower_id AND p.updated_at = :now) "
-                f"RETURNING id, {created_flag}, account_number, overdue_minor, status"
-            ).bindparams(now),
-            {**window, **before},
-        ).all()
-
-        created = [(row[0], row) for row in written if row[1]]
-        updated = [(row[0], row) for row in written if not row[1]]
-        result.created += len(created)
-        result.updated += len(updated)
-        result.unchanged += rows - len(written)
-        for action, changes in (("account.created", created), ("account.updated", updated)):
-            audit.record_many(
-                action,
-                actor_type=actor_type,
-                actor_id=actor_id,
-                subject_type="account",
-                items=(
-                    (account_id, {"account_number": row[2], "overdue": row[3], "status": row[4]})
-                    for account_id, row in changes
-                ),
-            )
+        upsert = (
+            f"INSERT INTO account ({columns}) SELECT {selected} FROM ({figures}) f WHERE 1 = 1 "
+            f"ON CONFLICT (lender_id, account_number) DO UPDATE SET {updates} "
+            f"WHERE {account_differs} OR EXISTS (SELECT 1 FROM borrower p "
+            "WHERE p.id = excluded.borrower_id AND p.updated_at = :now) "
+            f"RETURNING id, {created_flag} AS created, account_number, overdue_minor, status"
+        )
+        if self.postgres:
+            # The audit records of the changes in the same statement (a data-modifying CTE): the
+            # changed rows never travel to Python.
+            action = "CASE WHEN created THEN 'account.created' ELSE 'account.updated' END"
+            details = "json_build_object('account_number', account_number, 'overdue', overdue_minor, 'status', status)"
+            counts = self.connection.execute(
+                text(
+                    f"WITH written AS ({upsert}), audited AS ("
+                    + audit.insert_from_select(
+                        f"SELECT :now, :actor_type, :actor_id, {action}, 'account', CAST(id AS TEXT), NULL, {details} "
+                        "FROM written"
+                    )
+                    + ") SELECT COUNT(*) FILTER (WHERE created), COUNT(*) FILTER (WHERE NOT created) FROM written"
+                ).bindparams(now),
+                {**window, "actor_type": actor_type, "actor_id": None if actor_id is None else str(actor_id)},
+            ).one()
+            result.created += counts[0]
+            result.updated += counts[1]
+            result.unchanged += rows - counts[0] - counts[1]
+        else:
+            written = self.connection.execute(text(upsert).bindparams(now), {**window, **before}).all()
+            created = [(row[0], row) for row in written if row[1]]
+            updated = [(row[0], row) for row in written if not row[1]]
+            result.created += len(created)
+            result.updated += len(updated)
+            result.unchanged += rows - len(written)
+            for action_name, changes in (("account.created", created), ("account.updated", updated)):
+                audit.record_many(
+                    action_name,
+                    actor_type=actor_type,
+                    actor_id=actor_id,
+                    subject_type="account",
+                    items=(
+                        (account_id, {"account_number": row[2], "overdue": row[3], "status": row[4]})
+                        for account_id, row in changes
+                    ),
+                )
         audit.record_many(
             "borrower.updated",
             actor_type=actor_type,
