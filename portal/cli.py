@@ -75,9 +75,14 @@ class _Progress:
         return f"{self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s"
 
     def lines(self):
-        for line in self.stream:
-            self.bar.update(len(line.encode("utf-8")))
+        read = 0
+        for number, line in enumerate(self.stream):
+            read += len(line.encode("utf-8"))
+            if number % 1000 == 999:  # the bar redraws every thousand lines, not every line
+                self.bar.update(read)
+                read = 0
             yield line
+        self.bar.update(read)
 
     def row(self) -> None:
         self.rows += 1
