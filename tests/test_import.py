@@ -537,3 +537,14 @@ def test_the_readme_states_the_import_rules_as_the_code_has_them():
     text = " ".join(readme.split("### Importing accounts\n", 1)[1].split("\n#", 1)[0].split())
     assert f"the screen shows the first {PRINTED_PROBLEMS} and counts the rest" in text
     assert f"at most {int(AS_OF_LEEWAY.total_seconds() // 60)} minutes ahead of the portal's clock" in text
+
+
+def test_an_import_that_brings_an_account_to_nothing_owed_tells_the_lenders_systems(runner, db, tmp_path):
+    from portal.models import OutboxEvent
+
+    run(runner, write_csv(tmp_path, [GOOD]))
+    zero = {**GOOD, "principal": "0", "interest": "0", "penalty_interest": "0", "fees": "0", "overdue_amount": "0"}
+    run(runner, write_csv(tmp_path, [zero], name="paid.csv"))
+    run(runner, write_csv(tmp_path, [zero], name="again.csv"))
+    events = db.session.execute(select(OutboxEvent).where(OutboxEvent.type == "account.settled")).scalars().all()
+    assert [e.payload["account_number"] for e in events] == ["SR001"]  # once, when it happened
