@@ -21,10 +21,11 @@ owed is settled, anything owed on a settled account is overdue again.
 Concurrency
 -----------
 Imports for one lender are serialised (a transaction-scoped advisory lock per lender code on
-PostgreSQL; SQLite has one writer). The accounts a chunk will write are locked (FOR UPDATE)
-before the statement that computes their figures, so a payment that commits meanwhile is
+PostgreSQL; SQLite has one writer). The accounts an import will write are locked (FOR UPDATE)
+before any statement that computes their figures, so a payment that commits meanwhile is
 either seen by the import or applied after it, never lost; reservations (``reserved_minor``)
-are never written by an import.
+are never written by an import. (Those row locks are most of what an unchanged re-import of a
+very large file costs on PostgreSQL.)
 """
 
 from __future__ import annotations
