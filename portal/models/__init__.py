@@ -1,6 +1,6 @@
 """All models, imported here so that Alembic and the app see one complete metadata."""
 
-from portal.models.account import Account, AccountStatus
+from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.contact import ContactPause, PauseReason
@@ -63,6 +63,7 @@ __all__ = [
     "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
+    "AccountAdjustment",
     "AccountStatus",
     "ApiClient",
     "ApiScope",
