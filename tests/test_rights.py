@@ -4,7 +4,6 @@ staff answer, document requests, and contact preferences with their localised er
 from __future__ import annotations
 
 import io
-import re
 
 import pytest
 from sqlalchemy import select
@@ -24,15 +23,10 @@ from portal.rights import content as words
 from portal.rights import service
 from tests import evidence_samples as samples
 from tests.factories import AccountFactory
-from tests.helpers import sign_in_through_link
+from tests.helpers import last_sms_code, sign_in_through_link
 from tests.pages import text_of
 
 PUBLIC = ["/rights", *[f"/rights/{name}" for name in words.PAGES], "/genuine"]
-
-
-def last_code() -> str:
-    text = _db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)
 
 
 def events_for(account) -> list[str]:
@@ -103,10 +97,10 @@ def test_dispute_pauses_contact_until_staff_answer_and_the_borrower_sees_the_ans
     )
     assert form.status_code == 303
     confirm_url = form.headers["Location"]
-    wrong = client.submit(confirm_url, {"code": "000000" if last_code() != "000000" else "111111"})
+    wrong = client.submit(confirm_url, {"code": "000000" if last_sms_code() != "000000" else "111111"})
     assert wrong.status_code == 400 and "验证码" in text_of(wrong)
     assert account.status == AccountStatus.OVERDUE
-    done = client.submit(confirm_url, {"code": last_code()}, button=("confirm", "1"))
+    done = client.submit(confirm_url, {"code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     reference = done.headers["Location"].rsplit("/", 1)[-1]
     status = client.get(done.headers["Location"])
@@ -187,7 +181,7 @@ def test_a_dispute_with_evidence_keeps_the_files_for_its_reference(client, db):
         ("dispute", reference, "截图.png"),
         ("dispute", reference, "照片.jpg"),
     ]
-    client.submit(response.headers["Location"], {"code": last_code()}, button=("confirm", "1"))
+    client.submit(response.headers["Location"], {"code": last_sms_code()}, button=("confirm", "1"))
     opened = db.session.execute(select(OutboxEvent.payload).where(OutboxEvent.type == "dispute.opened")).scalar_one()
     assert opened["data"]["evidence_files"] == 2 and "还款截图" not in str(opened)  # no borrower's words upstream
 
@@ -233,7 +227,7 @@ def test_document_requests_get_a_reference_and_a_deadline(client, db):
     values = {"account": str(account.id), "documents": ["contract", "agency_name"]}
     step = client.submit("/my-rights/documents", values)
     assert step.status_code == 200 and step.soup.find("input", attrs={"name": "code"})
-    done = client.submit("/my-rights/documents", {**values, "code": last_code()}, button=("confirm", "1"))
+    done = client.submit("/my-rights/documents", {**values, "code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     # The code step's hidden values are what submit() re-posts; a changed value would not match.
     requests = db.session.execute(select(DocumentRequest).order_by(DocumentRequest.id)).scalars().all()
@@ -284,11 +278,11 @@ def test_contact_preferences_saved_shown_on_the_dashboard_with_audit_and_event(c
     step = client.submit("/my-rights/contact", values)
     assert step.status_code == 200
     tampered = client.submit(
-        "/my-rights/contact", {**values, "hours_until": "21:00", "code": last_code()}, button=("confirm", "1")
+        "/my-rights/contact", {**values, "hours_until": "21:00", "code": last_sms_code()}, button=("confirm", "1")
     )
     assert tampered.status_code == 400  # the code was sent for 20:00, not 21:00
     step = client.submit("/my-rights/contact", values)
-    done = client.submit("/my-rights/contact", {**values, "code": last_code()}, button=("confirm", "1"))
+    done = client.submit("/my-rights/contact", {**values, "code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     dashboard = text_of(client.get("/dashboard"))
     assert "短信、信件" in dashboard.replace(", ", "、") and "09:00" in dashboard and "20:00" in dashboard
@@ -307,14 +301,14 @@ def test_where_the_law_grants_it_stop_contacting_me_pauses_contact(client, db):
     assert dashboard.soup.find("a", href="/rights?region=US")
     values = {**PREFERENCES, "hours_until": "21:00", "stop_contact": "y"}
     client.submit("/my-rights/contact", values)
-    done = client.submit("/my-rights/contact", {**values, "code": last_code()}, button=("confirm", "1"))
+    done = client.submit("/my-rights/contact", {**values, "code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     assert "您已要求我们停止联系您" in text_of(client.get("/dashboard"))
     assert [p.reason for p in pauses_in_force(account.id)] == ["borrower_request"]
     assert events_for(account) == ["contact_preferences.changed", "contact.pause_requested"]
     values["stop_contact"] = ""  # untick the box
     client.submit("/my-rights/contact", values)
-    client.submit("/my-rights/contact", {**values, "code": last_code()}, button=("confirm", "1"))
+    client.submit("/my-rights/contact", {**values, "code": last_sms_code()}, button=("confirm", "1"))
     db.session.expire_all()
     assert not pauses_in_force(account.id)
     assert events_for(account)[-2:] == ["contact_preferences.changed", "contact.pause_lifted"]

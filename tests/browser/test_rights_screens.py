@@ -1,17 +1,16 @@
 """The rights centre in a phone's browser: each page fits the screen (no sideways scrolling) at
 390 and 320 px, and a borrower can dispute a debt with the code from the text message.
-Screenshots go to /tmp/rights_*.png for a person to look at."""
+With SCREENSHOT_DIR set, screenshots of each page are kept for a person to look at."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from sqlalchemy import select
 
-from portal.extensions import db
-from portal.models import SmsMessage
 from portal.rights.content import PAGES
+from tests.browser import shot
+from tests.helpers import last_sms_code
 from tests.quality import world as w
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
@@ -19,12 +18,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 def fits(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def last_code() -> str:
-    db.session.expire_all()
-    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)
 
 
 def test_public_rights_pages_fit_a_phone(chromium, live_server, db):
@@ -37,11 +30,11 @@ def test_public_rights_pages_fit_a_phone(chromium, live_server, db):
             page.goto(live_server + url)
             assert fits(page), (width, url)
             if width == 390 or name == "collectors":
-                page.screenshot(path=f"/tmp/rights_{name}_{width}.png", full_page=True)
+                shot(page, f"rights_{name}_{width}")
         for region in ("hk", "us"):
             page.goto(f"{live_server}/rights/collectors?region={region}")
             assert fits(page), (width, region)
-            page.screenshot(path=f"/tmp/rights_collectors_{region}_{width}.png", full_page=True)
+            shot(page, f"rights_collectors_{region}_{width}")
         assert not context.cookies()  # no cookie from any public page
         context.close()
 
@@ -52,20 +45,20 @@ def test_a_borrower_disputes_a_debt_on_a_phone(chromium, live_server, db):
     page = context.new_page()
     w.sign_in(page, live_server, world, "zh_Hans")
     page.goto(f"{live_server}/my-rights/dispute")
-    page.screenshot(path="/tmp/rights_dispute_form_390.png", full_page=True)
+    shot(page, "rights_dispute_form_390")
     page.select_option("#reason", "already_paid")
     page.fill("#explanation", "我3月9日已经通过支付宝还清了。")
     page.click("main button[type=submit]")
     page.wait_for_url(re.compile(r".*/confirm$"))
-    page.screenshot(path="/tmp/rights_dispute_confirm_390.png", full_page=True)
-    page.fill("#code", last_code())
+    shot(page, "rights_dispute_confirm_390")
+    page.fill("#code", last_sms_code(fresh=True))
     page.click("main button[name=confirm]")
     page.wait_for_url(re.compile(r".*/my-rights/disputes/D-[A-Z0-9]+$"))
     assert "暂停" in page.inner_text("main")
-    page.screenshot(path="/tmp/rights_dispute_status_390.png", full_page=True)
+    shot(page, "rights_dispute_status_390")
     page.goto(f"{live_server}/dashboard")
     assert "已提出异议" in page.inner_text("main")
-    page.screenshot(path="/tmp/rights_dashboard_390.png", full_page=True)
+    shot(page, "rights_dashboard_390")
     for url, name in (
         ("/my-rights/contact", "preferences"),
         ("/my-rights/documents", "documents"),
@@ -73,11 +66,11 @@ def test_a_borrower_disputes_a_debt_on_a_phone(chromium, live_server, db):
     ):
         page.goto(live_server + url)
         assert fits(page), url
-        page.screenshot(path=f"/tmp/rights_{name}_390.png", full_page=True)
+        shot(page, f"rights_{name}_390")
     page.goto(f"{live_server}/my-rights/contact")
     page.select_option("#hours_from", "18:00")
     page.select_option("#hours_until", "10:00")
     page.click("main button[type=submit]")
     assert "晚于" in page.inner_text(".error-summary")
-    page.screenshot(path="/tmp/rights_preferences_error_390.png", full_page=True)
+    shot(page, "rights_preferences_error_390")
     context.close()
