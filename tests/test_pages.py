@@ -9,13 +9,26 @@ from portal.plans import policy as policies
 from tests.factories import AccountFactory
 from tests.helpers import make_link, sign_in_through_link
 
-PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
+PUBLIC = [
+    "/",
+    "/sign-in",
+    "/signed-out",
+    "/signed-out?reason=idle",
+    "/r/unknown-code-123",
+    "/rights",
+    "/rights/collectors",
+    "/genuine",
+]
 SIGNED_IN = [
     "/dashboard",
     "/accounts/{id}",
     "/accounts/{id}/pay",
     "/accounts/{id}/plan",
     "/accounts/{id}/plan/options",
+    "/my-rights",
+    "/my-rights/dispute",
+    "/my-rights/documents",
+    "/my-rights/contact",
 ] + [f"/coming-soon/{f}" for f in ("rights", "complaint")]
 
 
@@ -58,6 +71,17 @@ def test_the_crawl_covers_every_route(app):
         "/plans/<public_id>/confirm",
         "/plans/<public_id>/withdraw",
         "/plans/<public_id>/certificate",
+        # rights centre: every content page in every locale, the dispute, document and contact
+        # forms with their code steps, in tests/test_rights.py
+        "/rights",
+        "/rights/<name>",
+        "/genuine",
+        "/my-rights",
+        "/my-rights/dispute",
+        "/my-rights/disputes/<reference>",
+        "/my-rights/disputes/<reference>/confirm",
+        "/my-rights/documents",
+        "/my-rights/contact",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

@@ -17,7 +17,6 @@ from portal.models import (
     PlanStatus,
     RejectionReason,
     RepaymentPlan,
-    SmsMessage,
 )
 from portal.models.plan import PlanFrequency, PlanKind
 from portal.outbox.events import CATALOGUE
@@ -26,7 +25,7 @@ from portal.plans import arithmetic as calc
 from portal.plans import policy as policies
 from portal.plans import service
 from tests.factories import AccountFactory
-from tests.helpers import sign_in_through_link
+from tests.helpers import last_sms_code, sign_in_through_link
 from tests.pages import text_of
 
 OUTBOX_PLAN_EVENTS = [name for name in CATALOGUE if name.startswith("plan.")]
@@ -45,11 +44,6 @@ def account(db):
 def signed_in(client, account):
     sign_in_through_link(client, account)
     return client
-
-
-def last_code(db) -> str:
-    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)
 
 
 def plans_of(db, account) -> list[RepaymentPlan]:
@@ -98,7 +92,7 @@ def token(client, account) -> str:
 def confirm(client, db, response):
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     confirm_url = response.headers["Location"]
-    return client.submit(confirm_url, {"code": last_code(db)}, button=("confirm", "1"))
+    return client.submit(confirm_url, {"code": last_sms_code()}, button=("confirm", "1"))
 
 
 def test_the_start_page_asks_gently_and_can_be_skipped(signed_in, account):
@@ -288,7 +282,7 @@ def test_a_counter_offer_is_accepted_with_the_code(app, runner, signed_in, accou
     plan, offer = counter_offer(app, runner, account, db)
     page = signed_in.submit(f"/plans/{offer.public_id}/confirm", button=("resend", "1"))
     assert page.status_code == 303
-    done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_code(db)}, button=("confirm", "1"))
+    done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     assert plans_of(db, account)[-1].status == PlanStatus.ACTIVE
     assert [e.type for e in events(db)][-2:] == ["plan.countered", "plan.accepted"]
@@ -301,7 +295,7 @@ def test_a_counter_offer_is_declined_with_the_code(app, runner, signed_in, accou
     assert signed_in.submit(f"/plans/{offer.public_id}/confirm", button=("resend", "1")).status_code == 303
     wrong = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": "000000"}, button=("decline", "1"))
     assert wrong.status_code == 400 and plans_of(db, account)[-1].status == PlanStatus.OFFERED
-    done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_code(db)}, button=("decline", "1"))
+    done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_sms_code()}, button=("decline", "1"))
     assert done.status_code == 303 and done.headers["Location"].endswith(f"/plans/{offer.public_id}")
     assert plans_of(db, account)[-1].status == PlanStatus.DECLINED
     assert "You declined this suggestion" in text_of(signed_in.get(f"/plans/{offer.public_id}"))

@@ -8,6 +8,9 @@ from portal.models import AccountStatus
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
 from portal.plans import service as plans
+from portal.rights import service as rights
+from portal.rights.content import has_content
+from portal.rights.forms import CHANNEL_LABELS
 from portal.signed_in import own_account
 
 bp = Blueprint("accounts", __name__)
@@ -15,7 +18,7 @@ bp = Blueprint("accounts", __name__)
 STATUS_LABELS = {
     AccountStatus.OVERDUE: _l("Overdue"),
     AccountStatus.IN_PLAN: _l("On a repayment plan"),
-    AccountStatus.DISPUTED: _l("Being checked after you raised a dispute"),
+    AccountStatus.DISPUTED: _l("Disputed — collection contact paused until you have an answer"),
     AccountStatus.SETTLED: _l("Settled"),
     AccountStatus.CLOSED: _l("Closed"),
 }
@@ -40,6 +43,10 @@ def dashboard():
         accounts=accounts,
         totals=service.overdue_totals(accounts),
         status_labels=STATUS_LABELS,
+        preferences=rights.current_preferences(borrower.id),
+        disputes=rights.open_disputes_by_account(borrower.id),
+        channel_labels=CHANNEL_LABELS,
+        rights_content=has_content(borrower.lender.jurisdiction),
     )
 
 

@@ -1,6 +1,6 @@
 """All models, imported here so that Alembic and the app see one complete metadata."""
 
-from portal.models.account import Account, AccountStatus
+from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.contact import ContactPause, PauseReason
@@ -29,10 +29,28 @@ from portal.models.plan import (
     RepaymentPlan,
 )
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
+from portal.models.rights import (
+    ContactChannel,
+    ContactPreference,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    DocumentKind,
+    DocumentRequest,
+    DocumentRequestStatus,
+)
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "ContactChannel",
+    "ContactPreference",
+    "Dispute",
+    "DisputeReason",
+    "DisputeStatus",
+    "DocumentKind",
+    "DocumentRequest",
+    "DocumentRequestStatus",
     "RepaymentPlan",
     "RejectionReason",
     "PlanStatus",
@@ -45,6 +63,7 @@ __all__ = [
     "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
+    "AccountAdjustment",
     "AccountStatus",
     "ApiClient",
     "ApiScope",

@@ -3,18 +3,16 @@ the code by text message → agreed at once → the agreement → paying the fir
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from portal.extensions import db as _db
-from portal.models import RepaymentPlan, SmsMessage
+from portal.models import RepaymentPlan
 from portal.plans import policy as policies
 from tests.browser.test_borrower_journey import shot
 from tests.browser.test_payment_journey import enter_card, webhooks  # noqa: F401 (a fixture)
 from tests.factories import AccountFactory
-from tests.helpers import make_link
+from tests.helpers import last_sms_code, make_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -28,12 +26,6 @@ TEXTS = {
         "second": "No. 2",
     },
 }
-
-
-def last_code(db) -> str:
-    db.session.rollback()  # the server committed in another thread
-    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant", "en"])
@@ -63,7 +55,7 @@ def test_propose_confirm_agree_and_pay_the_first_instalment(phone, live_server, 
     phone.click("main button[name=send]")
     phone.wait_for_selector("#code")
     shot(phone, f"plans-{locale}-4-code")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     phone.click("main button[name=confirm]")
     phone.wait_for_selector("h1")
     main = phone.locator("main").inner_text()
@@ -106,7 +98,7 @@ def test_a_plan_outside_policy_is_reviewed_then_countered_and_accepted(phone, li
     phone.check("#reason-family_emergency")
     phone.click("main button[name=send]")
     phone.wait_for_selector("#code")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     phone.click("main button[name=confirm]")
     phone.wait_for_selector("text=Your proposal is being reviewed")
     assert "At most 12 instalments can be agreed at once." in phone.locator("main").inner_text()
@@ -138,7 +130,7 @@ def test_a_plan_outside_policy_is_reviewed_then_countered_and_accepted(phone, li
     shot(phone, "plans-en-9-counter-offer")
     phone.click("main button[name=resend]")
     phone.wait_for_selector("#code")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     phone.click("main button[name=confirm]")
     phone.wait_for_selector("text=Your repayment plan agreement")
     assert "No. 12" in phone.locator("main").inner_text()
@@ -184,7 +176,7 @@ def test_a_counter_offer_is_declined_with_the_code_and_a_new_plan_can_be_propose
     assert texts["ask"] in phone.locator("main").inner_text()
     phone.click("main button[name=resend]")
     phone.wait_for_selector("#code")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     shot(phone, f"plans-{locale}-10-decline")
     phone.click("main button[name=decline]")
     phone.wait_for_url(f"{live_server}/plans/{offer_id}")

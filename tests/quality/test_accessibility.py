@@ -17,6 +17,7 @@ import axe_playwright_python
 import pytest
 from werkzeug.serving import make_server
 
+from portal.rights.content import PAGES
 from tests.quality import world as w
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
@@ -84,13 +85,18 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
         visit(page, f"{live_server}/r/AAAAAAAAAAAAAAAA", "unknown link", problems)
         visit(page, f"{live_server}/no/such/page", "not found", problems)
         visit(page, f"{live_server}/signed-out?reason=idle", "signed out (idle)", problems)
+        visit(page, f"{live_server}/rights?lang={locale}", "rights index", problems)
+        for name in PAGES:
+            visit(page, f"{live_server}/rights/{name}?lang={locale}", f"rights: {name}", problems)
+        visit(page, f"{live_server}/rights/complaints?region=hk", "rights: complaints (Hong Kong)", problems)
+        visit(page, f"{live_server}/genuine?lang={locale}", "genuine", problems)
     finally:
         context.close()
     assert not problems, "axe violations:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
-def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale):
+def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_server, locale):
     world = w.make_borrower(
         accounts=6,
         history=3,
@@ -141,6 +147,31 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
         visit(page, f"{live_server}/plans/{world.plans['offered']}/confirm", "plan: counter-offer", problems)
         visit(page, f"{live_server}/plans/{world.plans['declined']}", "plan: counter-offer declined", problems)
+        visit(page, f"{live_server}/my-rights/dispute", "dispute form", problems)
+        page.fill("#explanation", "")
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "dispute form with error"))
+        page.fill("#explanation", "金额不对")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "dispute code step"))
+        visit(page, f"{live_server}/my-rights/documents", "documents form", problems)
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "documents form with error"))
+        visit(page, f"{live_server}/my-rights/contact", "contact preferences", problems)
+        page.select_option("#hours_from", "20:00")
+        page.select_option("#hours_until", "09:00")
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "contact preferences with error"))
+        page.select_option("#hours_from", "09:00")
+        page.select_option("#hours_until", "20:00")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "contact preferences code step"))
+        visit(page, f"{live_server}/my-rights", "your requests", problems)
         page.goto(f"{live_server}/dashboard")
         page.click("header button[type=submit]")  # sign out
         page.wait_for_url(f"{live_server}/signed-out")

@@ -364,3 +364,55 @@ def test_plan_forms(
     response = post_form(client, url, token, fields)
     assert response.status_code in (200, 303, 400, 429), response.status_code
     check(app, before, response, accepted={200, 303})
+
+
+def signed_in_token(client, world, url) -> str:
+    if not getattr(client, "signed_in", False):
+        sign_in_through_link(client, world.account)
+        client.signed_in, client.csrf = True, None
+    return token_of(client, url)
+
+
+hour = st.one_of(field, st.sampled_from([f"{h:02d}:00" for h in range(24)]))
+channel = st.one_of(text, st.sampled_from(["call", "sms", "email", "letter"]))
+
+
+@FUZZ
+@given(
+    channels=st.lists(channel, max_size=5),
+    hours_from=hour,
+    hours_until=hour,
+    language=st.one_of(field, st.sampled_from(["zh_Hans", "zh_Hant", "en"])),
+    only_me=st.one_of(st.none(), text),
+    stop=st.one_of(st.none(), st.just("y")),
+)
+def test_contact_preferences_form(app, client, world, channels, hours_from, hours_until, language, only_me, stop):
+    """Refused values change nothing; accepted ones only send the confirming code (200)."""
+    token = signed_in_token(client, world, "/my-rights/contact")
+    before = tables(app)
+    fields = {
+        "channels": channels,
+        "hours_from": hours_from,
+        "hours_until": hours_until,
+        "language": language,
+        "only_me": only_me,
+        "stop_contact": stop,
+    }
+    response = post_form(client, "/my-rights/contact", token, fields)
+    assert response.status_code in (200, 400, 429)
+    check(app, before, response, accepted={200})
+
+
+@FUZZ
+@given(
+    account=st.one_of(field, st.just("<real>")),
+    reason=st.one_of(field, st.sampled_from(["not_mine", "amount_wrong", "already_paid", "identity_theft", "other"])),
+    explanation=st.one_of(field, st.text(max_size=3000)),
+)
+def test_dispute_form(app, client, world, account, reason, explanation):
+    token = signed_in_token(client, world, "/my-rights/dispute")
+    before = tables(app)
+    fields = {"account": real(account, str(world.account.id)), "reason": reason, "explanation": explanation}
+    response = post_form(client, "/my-rights/dispute", token, fields)
+    assert response.status_code in (303, 400, 429)
+    check(app, before, response, accepted={303})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from portal.rights.content import PAGES
 from tests.quality import world as w
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
@@ -123,7 +124,7 @@ def table(rows: list[dict]) -> str:
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
-def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, locale):
+def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, stripe_server, locale):
     # A borrower with six loans and a history of ten payments: more than most people have.
     world = w.make_borrower(
         accounts=6,
@@ -165,8 +166,14 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("plan: agreement", f"{live_server}/plans/{world.plans['active']}")
         measure("plan: being reviewed", f"{live_server}/plans/{world.plans['pending']}")
         measure("plan: certificate", f"{live_server}/plans/{world.plans['completed']}/certificate")
-        measure("plan: counter-offer", f"{live_server}/plans/{world.plans['offered']}/confirm")
-        measure("plan: counter-offer declined", f"{live_server}/plans/{world.plans['declined']}")
+        measure("rights: index", f"{live_server}/rights")
+        for name in PAGES:
+            measure(f"rights: {name}", f"{live_server}/rights/{name}")
+        measure("genuine", f"{live_server}/genuine")
+        measure("dispute form", f"{live_server}/my-rights/dispute")
+        measure("documents form", f"{live_server}/my-rights/documents")
+        measure("contact preferences", f"{live_server}/my-rights/contact")
+        measure("your requests", f"{live_server}/my-rights")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
         measure("signed out", f"{live_server}/signed-out")
