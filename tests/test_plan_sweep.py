@@ -90,6 +90,112 @@ def test_the_day_after_a_miss_a_note_then_the_plan_ends_after_the_grace_days(app
     assert (again.reminded, again.missed, again.broken) == (0, 0, [])
 
 
+def plan_events(db, event_type: str) -> list[OutboxEvent]:
+    return list(
+        db.session.execute(select(OutboxEvent).where(OutboxEvent.type == event_type).order_by(OutboxEvent.id)).scalars()
+    )
+
+
+def test_every_missed_instalment_is_an_outbox_event_once(app, db, plan):
+    run(app, db, FIRST + timedelta(days=1))
+    run(app, db, FIRST + timedelta(days=2))
+    [missed] = plan_events(db, "plan.missed")
+    data = missed.payload["data"]
+    assert data["instalment"] == 1 and data["due_date"] == FIRST.isoformat() and data["outstanding"] == 51017
+    assert len(data["schedule"]) == 4 and missed.payload["account_number"] == plan.account.account_number
+
+
+def test_a_miss_first_seen_after_the_grace_days_is_still_an_event(app, db, plan):
+    assert run(app, db, FIRST + timedelta(days=9)).broken == [plan.public_id]
+    assert [e.payload["data"]["instalment"] for e in plan_events(db, "plan.missed")] == [1]
+    assert len(plan_events(db, "plan.broken")) == 1
+
+
+DEADLINE = date(2026, 12, 20)
+
+
+@pytest.fixture
+def settlement(app, db):
+    account = AccountFactory(borrower__locale="en")
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    now = at(date(2026, 12, 1))
+    with app.test_request_context():
+        made, _ = service.draft(
+            account.id,
+            calc.Proposal(PlanKind.SETTLEMENT, DEADLINE),
+            hardship_reason="illness",
+            hardship_note=None,
+            affordability=None,
+            locale="en",
+            now=now,
+        )
+        made = service.confirm(made, actor_id=None, now=now)
+    db.session.commit()
+    assert made.status == PlanStatus.ACTIVE and made.waived
+    return made
+
+
+def test_a_settlement_unpaid_by_its_deadline_ends_on_the_deadline_without_grace(app, db, settlement):
+    assert run(app, db, DEADLINE).broken == []  # the deadline itself: still time to pay
+    # The sweep runs late, three days after the deadline: the plan still ended on the deadline.
+    result = run(app, db, DEADLINE + timedelta(days=3))
+    assert result.broken == [settlement.public_id]
+    db.session.expire_all()
+    ended = db.session.get(RepaymentPlan, settlement.id)
+    assert ended.status == PlanStatus.BROKEN
+    # Midnight after the deadline in Shanghai.
+    assert ended.ended_at.astimezone(UTC) == datetime(2026, 12, 20, 16, 0, tzinfo=UTC)
+    assert db.session.get(Account, settlement.account_id).status == AccountStatus.OVERDUE
+    assert [len(plan_events(db, kind)) for kind in ("plan.missed", "plan.broken")] == [1, 1]
+    text = texts(db)[-1]
+    assert "not paid by 20 December 2026" in text and "reduction no longer applies" in text
+
+
+def test_a_settlement_ends_the_day_after_its_deadline_not_after_the_grace_days(app, db, settlement):
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == [settlement.public_id]
+
+
+def settlement_payment(db, settlement, submitted_at: datetime):
+    """The settlement's amount, submitted to the payment provider at ``submitted_at``."""
+    from portal.models import PaymentPurpose, PaymentStatus
+    from portal.payments import service as payments
+
+    account = db.session.get(Account, settlement.account_id)
+    payment = payments.start_payment(account, settlement.total_minor, PaymentPurpose.INSTALMENT)
+    payment.status, payment.submitted_at = PaymentStatus.PENDING, submitted_at
+    account.reserved_minor += payment.amount_minor
+    db.session.commit()
+    return payment
+
+
+def test_a_settlement_paid_in_time_but_still_being_confirmed_is_not_ended(app, db, settlement):
+    from portal.payments import service as payments
+
+    payment = settlement_payment(db, settlement, at(DEADLINE, 15))  # 23:00 in Shanghai on the deadline
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == []
+    payments.record_success(payment.id, source="test")
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(RepaymentPlan, settlement.id).status == PlanStatus.COMPLETED
+    assert db.session.get(Account, settlement.account_id).status == AccountStatus.SETTLED
+
+
+def test_a_payment_started_after_the_deadline_gets_no_reduction_even_before_the_sweep(app, db, settlement):
+    from portal.payments import service as payments
+
+    payment = settlement_payment(db, settlement, at(DEADLINE, 16))  # 00:00 in Shanghai the day after
+    with app.test_request_context():
+        payments.record_success(payment.id, source="test")
+    db.session.commit()
+    db.session.expire_all()
+    ended = db.session.get(RepaymentPlan, settlement.id)
+    assert ended.status == PlanStatus.BROKEN and ended.ended_at.astimezone(UTC) == at(DEADLINE, 16)
+    account = db.session.get(Account, settlement.account_id)
+    assert account.status == AccountStatus.OVERDUE and account.overdue_minor == 420  # the penalty, not waived
+    assert [len(plan_events(db, kind)) for kind in ("plan.missed", "plan.broken", "plan.completed")] == [1, 1, 0]
+    assert run(app, db, DEADLINE + timedelta(days=1)).broken == []
+
+
 def test_a_paid_instalment_gets_no_note_and_the_plan_carries_on(app, db, plan):
     plan.instalments[0].paid_minor = plan.instalments[0].amount_minor
     db.session.commit()

@@ -254,7 +254,8 @@ def test_a_rejection_gives_the_reasons_and_a_plan_that_would_be_agreed(app, runn
     assert [e.type for e in events(db)][-1] == "plan.rejected"
 
 
-def test_a_counter_offer_is_accepted_with_the_code(app, runner, signed_in, account, db):
+def counter_offer(app, runner, account, db) -> tuple[RepaymentPlan, RepaymentPlan]:
+    """A proposal under review, countered from the command line: (the proposal, the offer)."""
     plan = reviewed_plan(app, account, db)
     first = (today() + timedelta(days=3)).isoformat()
     countered = runner.invoke(
@@ -274,12 +275,73 @@ def test_a_counter_offer_is_accepted_with_the_code(app, runner, signed_in, accou
     assert countered.exit_code == 0, countered.output
     offer = plans_of(db, account)[-1]
     assert offer.status == PlanStatus.OFFERED and offer.counter_of_id == plan.id
+    return plan, offer
+
+
+def test_a_counter_offer_is_accepted_with_the_code(app, runner, signed_in, account, db):
+    plan, offer = counter_offer(app, runner, account, db)
     page = signed_in.submit(f"/plans/{offer.public_id}/confirm", button=("resend", "1"))
     assert page.status_code == 303
     done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_sms_code()}, button=("confirm", "1"))
     assert done.status_code == 303
     assert plans_of(db, account)[-1].status == PlanStatus.ACTIVE
     assert [e.type for e in events(db)][-2:] == ["plan.countered", "plan.accepted"]
+
+
+def test_a_counter_offer_is_declined_with_the_code(app, runner, signed_in, account, db):
+    _, offer = counter_offer(app, runner, account, db)
+    page = signed_in.get(f"/plans/{offer.public_id}/confirm")
+    assert "If this plan does not work for you" in text_of(page)
+    assert signed_in.submit(f"/plans/{offer.public_id}/confirm", button=("resend", "1")).status_code == 303
+    wrong = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": "000000"}, button=("decline", "1"))
+    assert wrong.status_code == 400 and plans_of(db, account)[-1].status == PlanStatus.OFFERED
+    done = signed_in.submit(f"/plans/{offer.public_id}/confirm", {"code": last_sms_code()}, button=("decline", "1"))
+    assert done.status_code == 303 and done.headers["Location"].endswith(f"/plans/{offer.public_id}")
+    assert plans_of(db, account)[-1].status == PlanStatus.DECLINED
+    assert "You declined this suggestion" in text_of(signed_in.get(f"/plans/{offer.public_id}"))
+    event = events(db)[-1]
+    assert event.type == "plan.declined" and len(event.payload["data"]["schedule"]) == 12
+    assert "plan.declined" in set(db.session.execute(select(AuditEvent.action)).scalars())
+    # Nothing is waiting any more: the loan page offers a new proposal again.
+    assert "Propose a repayment plan" in text_of(signed_in.get(f"/accounts/{account.id}"))
+
+
+def test_a_new_proposal_takes_the_place_of_an_open_counter_offer(app, runner, signed_in, account, db):
+    _, offer = counter_offer(app, runner, account, db)
+    assert "Propose a different plan instead" in text_of(signed_in.get(f"/plans/{offer.public_id}/confirm"))
+    data = {
+        "kind": "instalments",
+        "instalments": "4",
+        "frequency": "monthly",
+        "first_date": (today() + timedelta(days=5)).isoformat(),
+        "csrf_token": token(signed_in, account),
+    }
+    preview = signed_in.post(f"/accounts/{account.id}/plan/preview", data=data)
+    assert "their suggestion is declined and this plan takes its place" in text_of(preview)
+    done = confirm(signed_in, db, propose(signed_in, account))
+    assert done.status_code == 303
+    by_id = {plan.id: plan for plan in plans_of(db, account)}
+    assert by_id[offer.id].status == PlanStatus.DECLINED
+    [active] = [plan for plan in by_id.values() if plan.status == PlanStatus.ACTIVE]
+    declined = [e for e in events(db) if e.type == "plan.declined"]
+    assert [e.payload["data"]["superseded_by"] for e in declined] == [active.public_id]
+    assert [e.type for e in events(db)][-3:] == ["plan.declined", "plan.proposed", "plan.approved"]
+
+
+def test_a_new_proposal_takes_the_place_of_one_being_reviewed(app, signed_in, account, db):
+    pending = reviewed_plan(app, account, db)
+    assert f"/accounts/{account.id}/plan" in signed_in.get(f"/plans/{pending.public_id}").get_data(as_text=True)
+    preview = signed_in.post(
+        f"/accounts/{account.id}/plan/preview",
+        data={"kind": "settlement", "first_date": today().isoformat(), "csrf_token": token(signed_in, account)},
+    )
+    assert "it takes the place of that proposal" in text_of(preview)
+    done = confirm(signed_in, db, propose(signed_in, account))
+    assert done.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(RepaymentPlan, pending.id).status == PlanStatus.WITHDRAWN
+    [withdrawn] = [e for e in events(db) if e.type == "plan.withdrawn"]
+    assert withdrawn.payload["data"]["plan_id"] == pending.public_id
 
 
 def test_the_pay_button_pays_exactly_the_next_instalment_and_extra_reduces_the_last(signed_in, account, db):
@@ -372,6 +434,7 @@ def test_a_pending_proposal_can_be_withdrawn(app, signed_in, account, db):
     assert page.status_code == 303
     assert plans_of(db, account)[-1].status == PlanStatus.WITHDRAWN
     assert "Propose a repayment plan" in text_of(signed_in.get(f"/accounts/{account.id}"))
+    assert events(db)[-1].type == "plan.withdrawn"
 
 
 def test_the_readme_documents_every_policy_key():
@@ -492,6 +555,9 @@ def test_a_core_import_that_lowers_the_overdue_amount_shrinks_the_last_instalmen
     assert [i.amount_minor for i in plan.instalments] == [51017, 51017, 42036, 0]
     assert plan.total_minor == 144070
     assert "plan.adjusted" in set(db.session.execute(select(AuditEvent.action)).scalars())
+    [adjusted] = [e for e in events(db) if e.type == "plan.adjusted"]
+    assert [i["amount"] for i in adjusted.payload["data"]["schedule"]] == [51017, 51017, 42036, 0]
+    assert adjusted.payload["data"]["overdue"] == 144070 and adjusted.payload["account_number"] == "CORE0001"
 
 
 def test_a_core_import_that_raises_it_keeps_the_plan_and_shows_the_difference(

@@ -27,6 +27,7 @@ class PlanStatus(enum.StrEnum):
     PENDING = "pending"  # outside policy: a person reviews it
     OFFERED = "offered"  # a counter-offer from the lender, waiting for the borrower
     COUNTERED = "countered"  # the proposal a counter-offer replaced
+    DECLINED = "declined"  # a counter-offer the borrower said no to (or replaced by a new proposal)
     ACTIVE = "active"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"

@@ -38,7 +38,8 @@ class ProposalForm(BaseForm):
 
 
 class ConfirmForm(CodeForm):
-    pass
+    # Only on a counter-offer: say no to it, with the same code.
+    decline = SubmitField(_l("Decline this suggestion"))
 
 
 class WithdrawForm(BaseForm):

@@ -21,6 +21,7 @@ STATUS_LABELS = {
     PlanStatus.PENDING: _l("Being reviewed"),
     PlanStatus.OFFERED: _l("Your lender suggests another plan"),
     PlanStatus.COUNTERED: _l("Replaced by your lender's suggestion"),
+    PlanStatus.DECLINED: _l("You declined this suggestion"),
     PlanStatus.ACTIVE: _l("Agreed"),
     PlanStatus.REJECTED: _l("Not agreed"),
     PlanStatus.WITHDRAWN: _l("Withdrawn"),
@@ -88,7 +89,6 @@ REFUSALS = {
     "not_plannable": _l(
         "A plan cannot be proposed for this loan right now: nothing is overdue, or it is being checked."
     ),
-    "open_plan": _l("This loan already has a proposal waiting for an answer. You can see it on your loan page."),
     "no_policy": _l("Plans for this loan can only be agreed by phone for now. Please call your lender."),
     "figures_changed": _l("The figures of your loan changed since you chose this plan. Please choose again."),
     "not_a_draft": _l("This plan has already been sent."),

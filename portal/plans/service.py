@@ -11,8 +11,10 @@ Invariants:
 * The decision at once is ``arithmetic.check`` under the lender's current policy version
   (recorded on the plan), plus the rule on broken plans; anything else goes to a person, with
   the reasons and an answer date in business days of the lender's jurisdiction.
-* Every proposal, decision, payment against a plan and completion writes an audit event and
-  an outbox event carrying the schedule.
+* Every proposal, decision, decline, withdrawal, adjustment, miss, break and completion
+  writes an audit event and an outbox event carrying the schedule.
+* A new confirmed proposal takes the place of one still waiting (a proposal under review is
+  withdrawn, a counter-offer declined); the borrower is told so before sending it.
 * A payment towards an account with an active plan pays the instalment it was started for
   and anything beyond reduces the last instalments first (never a penalty for paying more).
 """
@@ -135,12 +137,20 @@ def _instalments(plan: RepaymentPlan, schedule: list[calc.Instalment]) -> None:
     db.session.refresh(plan, ["instalments"])
 
 
+def _public_id() -> str:
+    """A plan's reference; never starting with "-", which a command line would read as an option
+    (`portal plans decide PLAN_ID ...`)."""
+    while (public_id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return public_id
+
+
 def _new_plan(account: Account, version: policies.Version, proposal: calc.Proposal, **values) -> RepaymentPlan:
     policy = version.policy
     balance = balance_of(account)
     total = calc.total_to_pay(policy, balance, proposal.kind)
     plan = RepaymentPlan(
-        public_id=secrets.token_urlsafe(12),
+        public_id=_public_id(),
         account_id=account.id,
         policy_id=version.id,
         kind=proposal.kind,
@@ -176,8 +186,6 @@ def draft(
     now = now or utcnow()
     account = _lock_account(account_id)
     check_plannable(account)
-    if open_proposal(account.id) is not None:
-        raise PlanRefused("open_plan")
     borrower = db.session.get_one(Borrower, account.borrower_id)
     version = current_policy(account.lender_id)
     problems = evaluate(version.policy, account, proposal, local_today(borrower.timezone, now))
@@ -283,8 +291,6 @@ def confirm(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = Non
     if plan.status != PlanStatus.DRAFT:
         raise PlanRefused("not_a_draft")
     check_plannable(account)
-    if open_proposal(account.id) is not None:
-        raise PlanRefused("open_plan")
     if account.overdue_minor != plan.balance_minor:
         raise PlanRefused("figures_changed")
     borrower = db.session.get_one(Borrower, account.borrower_id)
@@ -296,6 +302,9 @@ def confirm(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = Non
     plan.policy_id = version.id
     plan.proposed_at = now
     plan.review_reasons = [problem.code for problem in problems]
+    waiting = open_proposal(account.id)
+    if waiting is not None:
+        _supersede(waiting, plan, account, actor_id, now)
     audit.record("plan.proposed", actor_type="borrower", actor_id=actor_id, subject=plan, reasons=plan.review_reasons)
     if problems:
         plan.status = PlanStatus.PENDING
@@ -423,16 +432,45 @@ def accept_counter(plan: RepaymentPlan, *, actor_id: object, now: datetime | Non
     return plan
 
 
+def decline_counter(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = None) -> RepaymentPlan:
+    """The borrower says no to the lender's counter-offer (after the one-time code). Nothing
+    else changes: an active plan carries on, and a new proposal can be made at once."""
+    now = now or utcnow()
+    account = _lock_account(plan.account_id)
+    plan = db.session.get_one(RepaymentPlan, plan.id, populate_existing=True)
+    if plan.status != PlanStatus.OFFERED:
+        raise PlanRefused("not_offered")
+    plan.status, plan.ended_at = PlanStatus.DECLINED, now
+    audit.record("plan.declined", actor_type="borrower", actor_id=actor_id, subject=plan)
+    emit_event("plan.declined", plan, account)
+    return plan
+
+
 def withdraw(plan: RepaymentPlan, *, actor_id: object, now: datetime | None = None) -> RepaymentPlan:
     """The borrower takes back a proposal still waiting for review."""
     now = now or utcnow()
-    _lock_account(plan.account_id)
+    account = _lock_account(plan.account_id)
     plan = db.session.get_one(RepaymentPlan, plan.id, populate_existing=True)
     if plan.status not in (PlanStatus.PENDING, PlanStatus.DRAFT):
         raise PlanRefused("not_pending")
+    was_proposed = plan.status == PlanStatus.PENDING
     plan.status, plan.ended_at = PlanStatus.WITHDRAWN, now
     audit.record("plan.withdrawn", actor_type="borrower", actor_id=actor_id, subject=plan)
+    if was_proposed:
+        emit_event("plan.withdrawn", plan, account)
     return plan
+
+
+def _supersede(waiting: RepaymentPlan, newer: RepaymentPlan, account: Account, actor_id: object, now) -> None:
+    """A newly confirmed proposal takes the place of the one still waiting: a proposal under
+    review is withdrawn, a counter-offer declined (called under the account lock)."""
+    if waiting.status == PlanStatus.OFFERED:
+        waiting.status, action = PlanStatus.DECLINED, "plan.declined"
+    else:
+        waiting.status, action = PlanStatus.WITHDRAWN, "plan.withdrawn"
+    waiting.ended_at = now
+    audit.record(action, actor_type="borrower", actor_id=actor_id, subject=waiting, superseded_by=newer.public_id)
+    emit_event(action, waiting, account, superseded_by=newer.public_id)
 
 
 # ---------------------------------------------------------------------------------------
@@ -487,6 +525,11 @@ def apply_payment(payment: Payment, account: Account, amount: int, *, now: datet
     if plan is None or amount <= 0:
         return
     now = now or utcnow()
+    if plan.kind == PlanKind.SETTLEMENT:
+        from portal.plans import sweep  # the sweep ends plans, and imports this module
+
+        if sweep.end_lapsed_settlement(plan, account, payment.submitted_at or payment.created_at, now):
+            return
     link = db.session.get(PlanPayment, payment.id)
     remaining = amount
     if link is not None and link.plan_id == plan.id:
@@ -531,6 +574,22 @@ def _write_off(plan: RepaymentPlan, account: Account) -> None:
             written_off[part] = amount
     account.overdue_minor -= sum(written_off.values())
     audit.record("plan.waiver_applied", actor_type="system", subject=plan, written_off=written_off)
+
+
+def payment_in_flight(account_id: int, *, started_before: datetime) -> bool:
+    """A payment on the account submitted before ``started_before`` and still being confirmed."""
+    return (
+        db.session.execute(
+            select(Payment.id)
+            .where(
+                Payment.account_id == account_id,
+                Payment.status == PaymentStatus.PENDING,
+                Payment.submitted_at < started_before,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def payments_during(plan: RepaymentPlan) -> list[Payment]:
@@ -585,6 +644,7 @@ def follow_core(account_ids: list[int], *, actor_type: str, now: datetime | None
                 overdue=account.overdue_minor,
                 total=plan.total_minor,
             )
+            emit_event("plan.adjusted", plan, account, expected=expected, overdue=account.overdue_minor)
             if next_instalment(plan) is None:
                 plan.status, plan.ended_at = PlanStatus.COMPLETED, now
                 account.status = AccountStatus.SETTLED if account.overdue_minor == 0 else AccountStatus.OVERDUE

@@ -2,7 +2,8 @@
 
 Steps: (optional) affordability → up to three offers → adjust and preview the whole schedule →
 hardship reason → one-time code → agreed at once (the agreement page) or being reviewed.
-Only ``submit`` (a draft and its code), ``confirm`` and ``withdraw`` write.
+Only ``submit`` (a draft and its code), ``confirm`` (which also declines a counter-offer) and
+``withdraw`` write.
 """
 
 from __future__ import annotations
@@ -264,7 +265,14 @@ def _preview_page(account, form, proposal: calc.Proposal | None, status: int = 2
     policy = version.policy
     balance = service.balance_of(account)
     today = _today()
-    context: dict = {"account": account, "form": form, "proposal": proposal, "policy": policy}
+    context: dict = {
+        "account": account,
+        "form": form,
+        "proposal": proposal,
+        "policy": policy,
+        # A proposal still waiting: sending this one takes its place (said before sending).
+        "waiting": service.open_proposal(account.id),
+    }
     if proposal is not None:
         problems = service.evaluate(policy, account, proposal, today)
         for problem in problems:
@@ -416,7 +424,9 @@ def confirm_submit(public_id: str):
         return _confirm_page(plan, form, 400)
     session.pop(CHALLENGE_KEY, None)
     try:
-        if plan.status == PlanStatus.OFFERED:
+        if plan.status == PlanStatus.OFFERED and form.decline.data:
+            service.decline_counter(plan, actor_id=current_user.borrower.id)
+        elif plan.status == PlanStatus.OFFERED:
             service.accept_counter(plan, actor_id=current_user.borrower.id)
         else:
             service.confirm(plan, actor_id=current_user.borrower.id)

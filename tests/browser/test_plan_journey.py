@@ -134,3 +134,60 @@ def test_a_plan_outside_policy_is_reviewed_then_countered_and_accepted(phone, li
     phone.click("main button[name=confirm]")
     phone.wait_for_selector("text=Your repayment plan agreement")
     assert "No. 12" in phone.locator("main").inner_text()
+
+
+@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+def test_a_counter_offer_is_declined_with_the_code_and_a_new_plan_can_be_proposed(phone, live_server, db, app, locale):
+    from datetime import timedelta
+
+    from portal.models.plan import PlanFrequency, PlanKind
+    from portal.plans import service
+    from portal.plans.arithmetic import Proposal
+
+    texts = {
+        "zh_Hans": {"declined": "您没有接受这个建议", "ask": "如果这个方案不适合您"},
+        "en": {"declined": "You declined this suggestion", "ask": "If this plan does not work for you"},
+    }[locale]
+    account = AccountFactory(borrower__locale=locale)
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    first = service.local_today("Asia/Shanghai") + timedelta(days=3)
+    with app.test_request_context():
+        plan, _ = service.draft(
+            account.id,
+            Proposal(PlanKind.INSTALMENTS, first, 18, PlanFrequency.MONTHLY),
+            hardship_reason="job_loss",
+            hardship_note=None,
+            affordability=None,
+            locale=locale,
+        )
+        plan = service.confirm(plan, actor_id=None)
+        offer = service.counter(
+            plan.public_id, Proposal(PlanKind.INSTALMENTS, first, 12, PlanFrequency.MONTHLY), staff="ops"
+        )
+        offer_id = offer.public_id
+    _db.session.commit()
+    phone.goto(f"{live_server}/r/{make_link(account, locale=locale)}")
+    phone.fill("#date_of_birth", "19900512")
+    phone.fill("#id_last4", account.borrower.national_id_last4)
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{live_server}/dashboard")
+    phone.click(f"main a[href='/plans/{offer_id}/confirm']")
+    phone.wait_for_selector("#code")
+    assert texts["ask"] in phone.locator("main").inner_text()
+    phone.click("main button[name=resend]")
+    phone.wait_for_selector("#code")
+    phone.fill("#code", last_sms_code(fresh=True))
+    shot(phone, f"plans-{locale}-10-decline")
+    phone.click("main button[name=decline]")
+    phone.wait_for_url(f"{live_server}/plans/{offer_id}")
+    main = phone.locator("main").inner_text()
+    assert texts["declined"] in main, main
+    # Phone width: nothing wider than the screen.
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, f"plans-{locale}-11-declined")
+    db.session.rollback()
+    assert db.session.execute(select(RepaymentPlan.status).where(RepaymentPlan.public_id == offer_id)).scalar_one() == (
+        "declined"
+    )
+    phone.click(f"main a[href='/accounts/{account.id}/plan']")
+    phone.wait_for_selector("#income")

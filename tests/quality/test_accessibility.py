@@ -98,10 +98,10 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_server, locale):
     world = w.make_borrower(
-        accounts=4,
+        accounts=6,
         history=3,
         states=("succeeded", "failed", "pending", "created"),
-        plan_states=("active", "pending", "completed"),
+        plan_states=("active", "pending", "completed", "offered", "declined"),
     )
     account = world.account.id
     context = axe_context(chromium, live_server)
@@ -125,7 +125,7 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
         for feature in ("rights", "complaint"):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
-        fresh = world.accounts[3].id
+        fresh = world.accounts[5].id
         visit(page, f"{live_server}/accounts/{fresh}/plan", "plan: what you can manage", problems)
         page.fill("#income", "abc")
         page.click("main form button[type=submit]")
@@ -145,6 +145,8 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_
         visit(page, f"{live_server}/plans/{world.plans['active']}", "plan: agreement", problems)
         visit(page, f"{live_server}/plans/{world.plans['pending']}", "plan: being reviewed", problems)
         visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
+        visit(page, f"{live_server}/plans/{world.plans['offered']}/confirm", "plan: counter-offer", problems)
+        visit(page, f"{live_server}/plans/{world.plans['declined']}", "plan: counter-offer declined", problems)
         visit(page, f"{live_server}/my-rights/dispute", "dispute form", problems)
         page.fill("#explanation", "")
         page.click("main button[type=submit]")

@@ -125,12 +125,12 @@ def table(rows: list[dict]) -> str:
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
 def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, stripe_server, locale):
-    # A borrower with three loans and a history of ten payments: more than most people have.
+    # A borrower with six loans and a history of ten payments: more than most people have.
     world = w.make_borrower(
-        accounts=4,
+        accounts=6,
         history=10,
         states=("succeeded", "failed", "pending", "created"),
-        plan_states=("active", "pending", "completed"),
+        plan_states=("active", "pending", "completed", "offered", "declined"),
     )
     account = world.account.id
     context = w.phone_context(chromium, live_server, locale)
@@ -159,7 +159,7 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, st
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
         for feature in ("rights", "complaint"):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
-        fresh = world.accounts[3].id
+        fresh = world.accounts[5].id
         measure("plan: what you can manage", f"{live_server}/accounts/{fresh}/plan")
         measure("plan: options", f"{live_server}/accounts/{fresh}/plan/options")
         # (The schedule preview answers a POST; its weight is the options page's plus a table.)

@@ -69,14 +69,15 @@ def payment(account: Account, amount: int, state: str) -> Payment:
 def plan(account: Account, state: str) -> RepaymentPlan:
     """A repayment plan on ``account``, proposed and confirmed through the plan service:
     "active" (agreed at once), "pending" (outside the lender's policy, being reviewed) or
-    "completed" (a settlement paid in full through the payment service)."""
+    "completed" (a settlement paid in full through the payment service), "offered" or
+    "declined" (the lender's counter-offer to a pending proposal, open or declined)."""
     if policies.current(account.lender_id) is None:
         policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
     first = plans.local_today(account.borrower.timezone) + timedelta(days=3)
     if state == "completed":  # a settlement, paid in full: the certificate
         proposal = calc.Proposal(PlanKind.SETTLEMENT, first)
     else:
-        count = {"active": 4, "pending": 40}[state]
+        count = 4 if state == "active" else 40
         proposal = calc.Proposal(PlanKind.INSTALMENTS, first, count, PlanFrequency.MONTHLY)
     with current_app.test_request_context():
         made, _ = plans.draft(
@@ -88,6 +89,11 @@ def plan(account: Account, state: str) -> RepaymentPlan:
             locale="zh_Hans",
         )
         made = plans.confirm(made, actor_id=account.borrower_id)
+        if state in ("offered", "declined"):
+            counter = calc.Proposal(PlanKind.INSTALMENTS, first, 12, PlanFrequency.MONTHLY)
+            made = plans.counter(made.public_id, counter, staff="test")
+        if state == "declined":
+            made = plans.decline_counter(made, actor_id=account.borrower_id)
     if state == "completed":
         payment(account, made.total_minor, "succeeded")
         db.session.refresh(made)
