@@ -8,10 +8,16 @@ from portal.i18n import LOCALES
 from tests.factories import AccountFactory
 from tests.helpers import make_link, sign_in_through_link
 
-PUBLIC = ["/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/r/unknown-code-123"]
-SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [
-    f"/coming-soon/{f}" for f in ("plan", "rights", "complaint")
+PUBLIC = [
+    "/",
+    "/sign-in",
+    "/signed-out",
+    "/signed-out?reason=idle",
+    "/r/unknown-code-123",
+    "/complaint",
+    "/complaint/status",
 ]
+SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [f"/coming-soon/{f}" for f in ("plan", "rights")]
 
 
 def rule_urls(app):
@@ -37,6 +43,20 @@ def test_the_crawl_covers_every_route(app):
         "/payments/<public_id>/card",
         "/payments/<public_id>/wallet",
         "/stripe/webhook",
+        # the complaint form, step by step: tests/test_complaints.py
+        "/complaint",
+        "/complaint/start",
+        "/complaint/about",
+        "/complaint/what",
+        "/complaint/when",
+        "/complaint/details",
+        "/complaint/outcome",
+        "/complaint/review",
+        "/complaint/confirm",
+        "/complaint/receipt",
+        "/complaint/status",
+        "/complaint/status/code",
+        "/complaint/status/view",
         # JSON API: tests/api/ and the schemathesis run
         "/api/v1/accounts/<path:account_number>",
         "/api/v1/accounts:batch",

@@ -21,7 +21,6 @@ STATUS_LABELS = {
 FEATURE_TITLES = {
     "plan": _l("Propose a repayment plan"),
     "rights": _l("Your rights"),
-    "complaint": _l("Report improper collection"),
 }
 
 

@@ -46,7 +46,7 @@ PAGES = {
     "card": ("/payments/{payment}", True),
     "plan": ("/coming-soon/plan", True),
     "rights": ("/coming-soon/rights", True),
-    "complaint": ("/coming-soon/complaint", True),
+    "complaint": ("/complaint", False),
     "signed-out": ("/signed-out", False),
 }
 

@@ -112,7 +112,7 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         problems.extend(axe(page, "card"))
         for state in ("pending", "failed", "succeeded"):
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
-        for feature in ("plan", "rights", "complaint"):
+        for feature in ("plan", "rights"):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
         page.goto(f"{live_server}/dashboard")
         page.click("header button[type=submit]")  # sign out

@@ -151,7 +151,7 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("payment pending", f"{live_server}/payments/{world.payments['pending']}")
         measure("payment failed", f"{live_server}/payments/{world.payments['failed']}")
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
-        for feature in ("plan", "rights", "complaint"):
+        for feature in ("plan", "rights"):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
