@@ -69,7 +69,7 @@ WHEN = {
     "caller_number": "021 6123 4567",
     "continue": "1",
 }
-DETAILS = {"description": "晚上十一点打电话威胁说要上门，还骂人。", "continue": "1"}
+DETAILS = {"description": "晚上十一点打电话威胁说要上门，还骂人。\r\n第二天又打给我妈妈。", "continue": "1"}
 OUTCOME = {"outcomes": ["stop_contact", "apology"], "answer_by": "sms", "continue": "1"}
 
 
@@ -139,6 +139,8 @@ def test_a_third_party_files_a_complaint_with_evidence_and_gets_a_receipt(client
     # 23:15 in Shanghai is 15:15 UTC.
     assert complaint.incident_at.isoformat() == "2026-11-27T15:15:00+00:00"
     assert complaint.urgent and complaint.account_id is None  # no account named: nothing to pause
+    # Word for word: full-width punctuation and the line break kept.
+    assert complaint.description == "晚上十一点打电话威胁说要上门，还骂人。\n第二天又打给我妈妈。"
     assert "NFRA" in text or "12378" in text
     sms = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
     assert complaint.reference in sms
@@ -326,3 +328,20 @@ def test_staff_handle_a_complaint_from_the_command_line(client, db, runner):
     post(client, "/complaint/status/code", {"code": last_code(db), "confirm": "1"})
     text = text_of(client.get("/complaint/status/view"))
     assert "The agency has apologised." in text and "call records" in text and "agency X again" not in text
+
+
+def test_an_expired_form_shows_the_step_again_with_what_was_typed(client, db):
+    LenderFactory()
+    client.set_cookie("portal_lang", "en")
+    start(client)
+    post(client, "/complaint/about", ABOUT)
+    expired = client.post(
+        "/complaint/what", data={"csrf_token": "stale", "categories": ["insults"], "category_other": "x"}
+    )
+    assert expired.status_code == 400
+    assert "Nothing you typed is lost" in text_of(expired)
+    assert {i["value"] for i in expired.soup.select("input[name=categories][checked]")} == {"insults"}
+    # The fresh token on that page works.
+    token = expired.soup.find("input", attrs={"name": "csrf_token"})["value"]
+    again = client.post("/complaint/what", data={"csrf_token": token, "categories": ["insults"], "continue": "1"})
+    assert again.headers["Location"] == "/complaint/when"

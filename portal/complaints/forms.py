@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
@@ -65,7 +66,12 @@ class AboutForm(StepForm):
         choices=[],
         validators=[InputRequired(_l("Please choose how you know the borrower."))],
     )
-    lender = SelectField(_l("Which lender is it about?"), choices=[], validators=[Optional()])
+    lender = SelectField(
+        _l("Which lender is it about?"),
+        description=_l("The company the collector said they were calling for."),
+        choices=[],
+        validators=[Optional()],
+    )
     borrower_name = StringField(
         _l("The borrower's name, if you know it"),
         validators=[Optional(), Length(max=100)],
@@ -85,6 +91,12 @@ class AboutForm(StepForm):
         super().__init__(*args, **kwargs)
         self.relation.choices = [SelectChoice("", _l("Choose one")), *_choices(labels.RELATIONS)]
         self.lender.choices = [SelectChoice(lender.code, lender.name) for lender in lenders]
+        if len(self.lender.choices) > 1:
+            self.lender.choices.insert(0, SelectChoice("", _l("Choose one")))
+
+    def validate_lender(self, field):
+        if len(field.choices) > 1 and not field.data:
+            raise ValidationError(_l("Please choose the company the collector was calling for."))
 
     def validate_website(self, field):
         if field.data:
@@ -167,7 +179,22 @@ class WhenForm(StepForm):
         return labels.local_datetime(self.incident_date.data, self.incident_time.data, self.timezone.data)
 
 
+def as_typed(value):
+    """Free text kept as the person wrote it (full-width punctuation, line breaks): only
+    line endings are unified and control characters other than line breaks and tabs dropped."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
 class DetailsForm(StepForm):
+    class Meta(StepForm.Meta):
+        def bind_field(self, form, unbound_field, options):
+            if options.get("name") == "description":  # what happened, word for word: not folded
+                return unbound_field.bind(form=form, filters=[as_typed], **options)
+            return super().bind_field(form, unbound_field, options)
+
     description = TextAreaField(
         _l("What happened, in your own words"),
         description=_l("What was said or done, and how it affected you. You can write as much as you need."),

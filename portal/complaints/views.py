@@ -161,7 +161,7 @@ def _form_expired(error):
     from portal.database import abandon_request
 
     abandon_request()
-    step = (request.endpoint or "").removeprefix("complaints.")
+    step = (request.endpoint or "").removeprefix("complaints.").removesuffix("_submit")
     draft = _draft()
     if step in STEPS and draft is not None and step in _steps(draft):
         form = _form(step, draft, posted=True)
