@@ -153,6 +153,12 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, lo
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
         for feature in ("plan", "rights"):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
+        measure("complaint", f"{live_server}/complaint")
+        with page.expect_navigation(url=f"{live_server}/complaint/what"):
+            page.click("main button[type=submit]")
+        for step in ("what", "when", "details", "outcome"):
+            measure(f"complaint: {step}", f"{live_server}/complaint/{step}")
+        measure("complaint status", f"{live_server}/complaint/status")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
         measure("signed out", f"{live_server}/signed-out")
