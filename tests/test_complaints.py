@@ -345,3 +345,24 @@ def test_an_expired_form_shows_the_step_again_with_what_was_typed(client, db):
     token = expired.soup.find("input", attrs={"name": "csrf_token"})["value"]
     again = client.post("/complaint/what", data={"csrf_token": token, "categories": ["insults"], "continue": "1"})
     assert again.headers["Location"] == "/complaint/when"
+
+
+def test_a_signed_in_borrower_opens_their_own_complaints_without_a_code(client, db):
+    account = AccountFactory()
+    sign_in_through_link(client, account)
+    file_through_steps(client, db, with_files=False)
+    reference = db.session.execute(select(Complaint.reference)).scalar_one()
+    client.delete_cookie("portal_complaint", path="/complaint")
+    page = client.get("/complaint/status")
+    assert reference in text_of(page)
+    token = csrf(client, "/complaint/status")
+    opened = client.post("/complaint/status/mine", data={"csrf_token": token, "reference": reference})
+    assert opened.headers["Location"] == "/complaint/status/view"
+    assert reference in text_of(client.get("/complaint/status/view"))
+    # Someone else's reference is not theirs to open.
+    other = AccountFactory()
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/complaint/status")})
+    sign_in_through_link(client, other)
+    token = csrf(client, "/complaint/status")
+    assert reference not in text_of(client.get("/complaint/status"))
+    assert client.post("/complaint/status/mine", data={"csrf_token": token, "reference": reference}).status_code == 404

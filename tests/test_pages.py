@@ -56,6 +56,7 @@ def test_the_crawl_covers_every_route(app):
         "/complaint/receipt",
         "/complaint/status",
         "/complaint/status/code",
+        "/complaint/status/mine",
         "/complaint/status/view",
         # JSON API: tests/api/ and the schemathesis run
         "/api/v1/accounts/<path:account_number>",

@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     FileField,
+    HiddenField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -256,6 +257,10 @@ class StatusForm(BaseForm):
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
     send_code = SubmitField(_l("Send me a code"))
+
+
+class OpenOwnForm(BaseForm):
+    reference = HiddenField(validators=[InputRequired()])
 
 
 class StatusCodeForm(CodeForm):

@@ -335,6 +335,15 @@ def find(reference: str | None) -> Complaint | None:
     ).scalar_one_or_none()
 
 
+def complaints_of(borrower_id: int) -> list[Complaint]:
+    """A signed-in borrower's own complaints, newest first."""
+    return list(
+        db.session.execute(
+            select(Complaint).where(Complaint.borrower_id == borrower_id).order_by(Complaint.filed_at.desc())
+        ).scalars()
+    )
+
+
 def replies(complaint: Complaint) -> list[ComplaintMessage]:
     """The messages meant for the complainant, oldest first (internal notes never)."""
     return list(

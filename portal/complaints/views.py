@@ -19,6 +19,7 @@ from portal.complaints.forms import (
     AboutForm,
     ConfirmForm,
     DetailsForm,
+    OpenOwnForm,
     OutcomeForm,
     ReviewForm,
     StatusCodeForm,
@@ -472,10 +473,35 @@ def receipt():
 # --- status ------------------------------------------------------------------------------------
 
 
+def _status_page(form, status: int = 200):
+    user = signed_in()
+    mine = service.complaints_of(user.borrower.id) if user else []
+    return render_template(
+        "complaints/status.html", form=form, mine=mine, open_form=OpenOwnForm(), labels=labels
+    ), status
+
+
+def _show(reference: str):
+    session[STATUS_KEY] = {"reference": reference, "until": (utcnow() + STATUS_VIEW_FOR).isoformat()}
+    return redirect(url_for("complaints.status_view"), 303)
+
+
 @bp.get("/complaint/status")
 @get_without_transaction
 def status():
-    return render_template("complaints/status.html", form=StatusForm())
+    return _status_page(StatusForm())
+
+
+@bp.post("/complaint/status/mine")
+@limiter.limit(POST_RATE)
+def status_mine():
+    """A signed-in borrower opens one of their own complaints: no code needed."""
+    user = signed_in()
+    form = OpenOwnForm()
+    complaint = service.find(form.reference.data) if user and form.validate() else None
+    if complaint is None or user is None or complaint.borrower_id != user.borrower.id:
+        abort(404)
+    return _show(complaint.reference)
 
 
 @bp.post("/complaint/status")
@@ -483,11 +509,11 @@ def status():
 def status_submit():
     form = StatusForm()
     if not form.validate():
-        return render_template("complaints/status.html", form=form), 400
+        return _status_page(form, 400)
     complaint = service.find(form.reference.data)
     if complaint is None:
         form.reference.errors = [str(NOT_FOUND)]
-        return render_template("complaints/status.html", form=form), 400
+        return _status_page(form, 400)
     lender = db.session.get_one(Lender, complaint.lender_id)
     try:
         challenge = otp.issue(
@@ -502,7 +528,7 @@ def status_submit():
         from portal.otp.forms import too_many_message
 
         form.reference.errors = [too_many_message(error)]
-        return render_template("complaints/status.html", form=form), 429
+        return _status_page(form, 429)
     session[STATUS_KEY] = {
         "reference": complaint.reference,
         "challenge": challenge.public_id,
@@ -539,8 +565,7 @@ def status_code_submit():
     )
     if form.show_outcome(outcome):
         return render_template("complaints/status_code.html", form=form, pending=pending), 400
-    session[STATUS_KEY] = {"reference": pending["reference"], "until": (utcnow() + STATUS_VIEW_FOR).isoformat()}
-    return redirect(url_for("complaints.status_view"), 303)
+    return _show(pending["reference"])
 
 
 @bp.get("/complaint/status/view")
