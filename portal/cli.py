@@ -605,6 +605,26 @@ def complaints_resolve(reference: str, outcome: str, message: str, remedy: str |
     click.echo(f"{c.reference}: resolved ({outcome}).")
 
 
+@complaints_group.command("pack")
+@click.argument("reference")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.option("--lang", type=click.Choice(LOCALES), default="zh_Hans", show_default=True)
+@with_appcontext
+def complaints_pack(reference: str, output: str, lang: str) -> None:
+    """Write the evidence pack for escalation: a printable page and the original files (ZIP)."""
+    from portal.complaints import pack
+    from portal.evidence.service import EvidenceCorrupted
+
+    c = _complaint(reference)
+    try:
+        data = pack.build(c, locale=lang)
+    except EvidenceCorrupted as exc:
+        raise click.ClickException(f"not written: {exc}") from exc
+    with open(output, "wb") as f:
+        f.write(data)
+    click.echo(f"{c.reference}: evidence pack written to {output} ({len(data)} bytes).")
+
+
 @complaints_group.command("close")
 @click.argument("reference")
 @click.option("--by", "by_whom", help="Who closes it (default: the shell user).")

@@ -366,3 +366,29 @@ def test_a_signed_in_borrower_opens_their_own_complaints_without_a_code(client, 
     token = csrf(client, "/complaint/status")
     assert reference not in text_of(client.get("/complaint/status"))
     assert client.post("/complaint/status/mine", data={"csrf_token": token, "reference": reference}).status_code == 404
+
+
+def test_the_evidence_pack_has_the_page_and_the_original_files(client, db, runner, tmp_path):
+    import zipfile
+
+    LenderFactory()
+    client.set_cookie("portal_lang", "en")
+    file_through_steps(client, db)
+    complaint = db.session.execute(select(Complaint)).scalar_one()
+    service.reply(complaint, staff="officer", body="internal only", internal=True)
+    service.reply(complaint, staff="officer", body="We have contacted the agency.")
+    db.session.commit()
+    out = tmp_path / "pack.zip"
+    result = runner.invoke(args=["complaints", "pack", complaint.reference, str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(out) as archive:
+        names = archive.namelist()
+        page = archive.read(f"{complaint.reference}.html").decode()
+        originals = {n: archive.read(n) for n in names if n.startswith("evidence/")}
+        sums = archive.read("SHA256SUMS").decode()
+    assert sorted(originals) == ["evidence/01-聊天截图.png", "evidence/02-录音.amr"]
+    assert originals["evidence/01-聊天截图.png"] == samples.png()
+    for name, data in originals.items():
+        assert f"{hashlib.sha256(data).hexdigest()}  {name}" in sums
+    assert "We have contacted the agency." in page and "internal only" not in page
+    assert "complaint.filed" in page and DETAILS["description"].split("\r\n")[0] in page
