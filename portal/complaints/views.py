@@ -13,6 +13,7 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.complaints import labels, service
 from portal.complaints.forms import (
@@ -51,6 +52,7 @@ STEPS = {
     "details": (DetailsForm, _l("Your account of it and evidence")),
     "outcome": (OutcomeForm, _l("What you would like")),
 }
+TOO_LARGE = _l("That file is larger than %(size)s MB. Please send a smaller file, for example a shorter recording.")
 NOT_FOUND = _l(
     "We could not find a complaint with this reference. Please check it against the text message we sent you."
 )
@@ -60,7 +62,7 @@ STEP_ENDPOINTS = {name: f"complaints.{name}" for name in STEPS}
 @bp.url_value_preprocessor
 def _allow_evidence_uploads(endpoint, values):
     # Runs before the CSRF check reads the form: one evidence file and the form around it.
-    if endpoint == "complaints.details":
+    if endpoint == "complaints.details_submit":
         request.max_content_length = evidence.MAX_REQUEST_BYTES
 
 
@@ -138,7 +140,9 @@ def _save_step(step: str):
     if step == "details":
         upload = request.files.get("evidence")
         if upload is not None and upload.filename:
-            checked = service.add_file(draft, upload.filename, upload.read())
+            with upload.stream:  # a large upload is spooled to a temporary file: closed at once
+                data = upload.read()
+            checked = service.add_file(draft, upload.filename, data)
             if isinstance(checked, evidence.Refused):
                 form.evidence.errors = [checked.message]
                 valid = False
@@ -154,6 +158,23 @@ def _save_step(step: str):
     if not valid:
         return _render(step, draft, form, 400)
     return redirect(_neighbour(draft, step, +1), 303)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(error):
+    """A file far over the limit never reaches the view: show the step again with what the
+    draft holds and say what to do."""
+    from portal.database import abandon_request
+
+    abandon_request()
+    draft = _draft()
+    if request.endpoint == "complaints.details_submit" and draft is not None:
+        form = _form("details", draft, posted=False)
+        form.evidence.errors = [str(TOO_LARGE) % {"size": evidence.MAX_FILE_MB}]
+        return _render("details", draft, form, 413)
+    return render_template(
+        "errors/error.html", status=413, reason=None, headings={413: _l("What you sent is too large")}
+    ), 413
 
 
 @bp.errorhandler(CSRFError)
