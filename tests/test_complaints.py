@@ -455,3 +455,16 @@ def test_the_honeypot_field_stops_a_form_filled_by_software(client, db):
     start(client)
     bot = post(client, "/complaint/about", {**ABOUT, "website": "http://spam.example"})
     assert bot.status_code == 400
+
+
+def test_a_borrowers_draft_is_not_shown_after_signing_out(client, db):
+    account = AccountFactory()
+    sign_in_through_link(client, account)
+    start(client)
+    post(client, "/complaint/what", WHAT)
+    assert client.get("/complaint/what").status_code == 200
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/complaint")})
+    assert client.get("/complaint/what").headers["Location"] == "/complaint"
+    sign_in_through_link(client, account)
+    what = client.get("/complaint/what")  # back again: the draft is there
+    assert {i["value"] for i in what.soup.select("input[name=categories][checked]")} == {"threats", "insults"}

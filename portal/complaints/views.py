@@ -72,7 +72,14 @@ def _borrower() -> Borrower | None:
 
 
 def _draft() -> ComplaintDraft | None:
-    return service.find_draft(request.cookies.get(DRAFT_COOKIE))
+    """The open draft of this device; a borrower's draft only while that borrower is signed in
+    (after signing out, the next person on a shared phone sees nothing of it)."""
+    draft = service.find_draft(request.cookies.get(DRAFT_COOKIE))
+    if draft is not None and draft.borrower_id is not None:
+        user = signed_in()
+        if user is None or user.borrower.id != draft.borrower_id:
+            return None
+    return draft
 
 
 def _steps(draft: ComplaintDraft) -> list[str]:
@@ -109,6 +116,7 @@ def _render(step: str, draft: ComplaintDraft, form, status: int = 200, notice: s
             files=service.draft_files(draft) if step == "details" else [],
             limits={"files": evidence.MAX_FILES, "megabytes": evidence.MAX_FILE_MB},
             notice=notice,
+            draft_days=service.DRAFT_LIFETIME.days,
         ),
         status,
     )
