@@ -259,6 +259,8 @@ def test_status_needs_the_code_and_shows_the_staff_answer(client, db):
     service.reply(complaint, staff="compliance-1", body="Internal: check the agency", internal=True)
     service.resolve(complaint, staff="compliance-1", resolution=Resolution.PARTLY_UPHELD, answer="已要求催收機構道歉。")
     db.session.commit()
+    told = db.session.execute(select(SmsMessage).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
+    assert told.to_e164 == THIRD_PARTY_E164 and complaint.reference in told.text and "/complaint/status" in told.text
     other = client.application.test_client()
     assert other.get("/complaint/status/view").headers["Location"] == "/complaint/status"
     client.delete_cookie("portal_session")  # a later visit: nothing remembered

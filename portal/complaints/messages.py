@@ -18,3 +18,14 @@ def receipt_sms(complaint: Complaint, lender: Lender) -> str:
             reference=complaint.reference,
             url=status_url,
         )
+
+
+def answered_sms(complaint: Complaint, lender: Lender) -> str:
+    status_url = f"{current_app.config['PORTAL_BASE_URL']}/complaint/status"
+    with force_locale(complaint.locale):
+        return gettext(
+            "%(sender)s: we have answered your complaint %(reference)s. You can read the answer at %(url)s.",
+            sender=lender.name,
+            reference=complaint.reference,
+            url=status_url,
+        )

@@ -26,6 +26,7 @@ import phonenumbers
 from sqlalchemy import select
 
 from portal import audit, business_days
+from portal.complaints.messages import answered_sms
 from portal.contact import pauses
 from portal.evidence import service as evidence
 from portal.extensions import db
@@ -46,10 +47,12 @@ from portal.models import (
     Lender,
     PauseReason,
     Resolution,
+    SmsPurpose,
 )
 from portal.models.complaint import URGENT_CATEGORIES
 from portal.models.types import utcnow
 from portal.outbox.events import emit
+from portal.sms import service as sms
 
 DRAFT_LIFETIME = timedelta(days=7)
 ACKNOWLEDGE_BUSINESS_DAYS = 1
@@ -457,6 +460,14 @@ def resolve(
         complaint.acknowledged_at = now
     reply(complaint, staff=staff, body=answer, now=now)
     _staff_step(complaint, "resolved", staff, resolution=str(resolution))
+    lender = db.session.get_one(Lender, complaint.lender_id)
+    # The answer is on the status page; a text message says so, whatever else staff do.
+    sms.send(
+        complaint.complainant_phone_e164,
+        answered_sms(complaint, lender),
+        purpose=SmsPurpose.NOTICE,
+        borrower_id=complaint.borrower_id,
+    )
     account = db.session.get(Account, complaint.account_id) if complaint.account_id else None
     emit(
         "complaint.resolved",
