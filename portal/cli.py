@@ -605,6 +605,21 @@ def complaints_resolve(reference: str, outcome: str, message: str, remedy: str |
     click.echo(f"{c.reference}: resolved ({outcome}).")
 
 
+@complaints_group.command("reopen")
+@click.argument("reference")
+@click.option("--reason", required=True, help="What the complainant's appeal says (audited).")
+@click.option("--by", "by_whom", help="Who reopens it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_reopen(reference: str, reason: str, by_whom: str | None) -> None:
+    """Reopen a decided complaint on appeal (within the appeal window); a new deadline starts."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.reopen(c, staff=_staff(by_whom), reason=reason))
+    click.echo(f"{c.reference}: reopened; decide by {c.decision_due_at:%Y-%m-%d %H:%M} UTC.")
+
+
 @complaints_group.command("pack")
 @click.argument("reference")
 @click.argument("output", type=click.Path(dir_okay=False, writable=True))

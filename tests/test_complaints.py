@@ -470,3 +470,22 @@ def test_a_borrowers_draft_is_not_shown_after_signing_out(client, db):
     sign_in_through_link(client, account)
     what = client.get("/complaint/what")  # back again: the draft is there
     assert {i["value"] for i in what.soup.select("input[name=categories][checked]")} == {"threats", "insults"}
+
+
+def test_a_decided_complaint_is_reopened_on_appeal_within_the_window(client, db, runner):
+    from datetime import timedelta
+
+    LenderFactory()
+    file_through_steps(client, db, with_files=False)
+    complaint = db.session.execute(select(Complaint)).scalar_one()
+    service.resolve(complaint, staff="officer", resolution=Resolution.NOT_UPHELD, answer="Not upheld.")
+    db.session.commit()
+    reopened = runner.invoke(args=["complaints", "reopen", complaint.reference, "--reason", "New recording"])
+    assert reopened.exit_code == 0, reopened.output
+    db.session.refresh(complaint)
+    assert complaint.status is ComplaintStatus.REOPENED and complaint.resolution is None
+    assert complaint in service.pending()
+    service.resolve(complaint, staff="officer", resolution=Resolution.UPHELD, answer="Upheld after all.")
+    late = complaint.resolved_at + service.APPEAL_WINDOW + timedelta(minutes=1)
+    with pytest.raises(service.HandlingError):
+        service.reopen(complaint, staff="officer", reason="too late", now=late)

@@ -71,3 +71,4 @@ def test_complaint_deadlines():
     assert f"acknowledgement within {complaints.ACKNOWLEDGE_BUSINESS_DAYS} business day" in text
     assert f"within {int(complaints.URGENT_ACKNOWLEDGE.total_seconds() // 3600)} hours for urgent" in text
     assert f"a decision within {complaints.DECISION_BUSINESS_DAYS[Jurisdiction.CN]} business days" in text
+    assert f"an appeal within {complaints.APPEAL_WINDOW.days} days of the decision" in text

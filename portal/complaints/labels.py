@@ -53,6 +53,7 @@ STATUS_LABELS = {
     ComplaintStatus.EXTENDED: _l("Being looked into (more time needed)"),
     ComplaintStatus.RESOLVED: _l("Answered"),
     ComplaintStatus.CLOSED: _l("Closed"),
+    ComplaintStatus.REOPENED: _l("Being looked into again"),
 }
 
 RESOLUTION_LABELS = {

@@ -70,7 +70,11 @@ OPEN_STATUSES = (
     ComplaintStatus.ACKNOWLEDGED,
     ComplaintStatus.INVESTIGATING,
     ComplaintStatus.EXTENDED,
+    ComplaintStatus.REOPENED,
 )
+# How long after a decision the complainant may appeal and have it decided again (the CFPB
+# takes consumer feedback for 60 days; mainland rules set no figure, the same window is used).
+APPEAL_WINDOW = timedelta(days=60)
 
 
 class HandlingError(ValueError):
@@ -485,6 +489,25 @@ def close(complaint: Complaint, *, staff: str, now: datetime | None = None) -> N
     complaint.status = ComplaintStatus.CLOSED
     complaint.closed_at = now or utcnow()
     _staff_step(complaint, "closed", staff)
+
+
+def reopen(complaint: Complaint, *, staff: str, reason: str, now: datetime | None = None) -> None:
+    """The complainant appealed within ``APPEAL_WINDOW`` of the decision: decide again, on a new
+    deadline counted from today."""
+    now = now or utcnow()
+    if complaint.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED) or complaint.resolved_at is None:
+        raise HandlingError(f"{complaint.reference} is {complaint.status}: only a decided complaint is reopened")
+    if now > complaint.resolved_at + APPEAL_WINDOW:
+        raise HandlingError(f"{complaint.reference} was decided more than {APPEAL_WINDOW.days} days ago")
+    if not reason.strip():
+        raise HandlingError("reopening needs a reason")
+    lender = db.session.get_one(Lender, complaint.lender_id)
+    _, complaint.decision_due_at = deadlines(now, lender, urgent=complaint.urgent)
+    complaint.status = ComplaintStatus.REOPENED
+    _staff_step(complaint, "reopened", staff, reason=reason.strip(), previous=str(complaint.resolution))
+    complaint.resolution = None
+    complaint.resolved_at = None
+    complaint.closed_at = None
 
 
 def _pauses_of(complaint: Complaint):

@@ -71,6 +71,7 @@ class ComplaintStatus(enum.StrEnum):
     EXTENDED = "extended"  # the decision deadline was extended, with a reason
     RESOLVED = "resolved"
     CLOSED = "closed"
+    REOPENED = "reopened"  # the complainant appealed within the window: decided again
 
 
 class Resolution(enum.StrEnum):
