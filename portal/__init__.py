@@ -55,10 +55,14 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.complaints.views import bp as complaints_bp
     from portal.errors import init_app as init_errors
     from portal.payments.views import bp as payments_bp
+    from portal.plans.views import bp as plans_bp
+    from portal.rights.views import bp as rights_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(payments_bp)
+    app.register_blueprint(rights_bp)
+    app.register_blueprint(plans_bp)
     app.register_blueprint(complaints_bp)
     app.register_blueprint(api_bp)
     init_errors(app)

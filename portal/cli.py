@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import signal
 import sys
 
@@ -41,31 +42,127 @@ def transactional(command):
     return wrapper
 
 
-PROGRESS_FROM = 2000
+# Files from this size show progress (rows per second and the time left) while they import.
+PROGRESS_FROM_BYTES = 256 * 1024
+# Problems printed; the rest are counted (``--errors FILE.csv`` writes them all).
+PRINTED_PROBLEMS = 100
+
+
+class _Progress:
+    """Rows read against bytes of the file: a bar with rows per second and an estimate of the
+    time left, for a file whose number of rows is not known until it has been read."""
+
+    def __init__(self, stream, size: int, label: str) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.started = self._clock()
+        self.rows = 0
+        self.stream = stream
+        self.bar = click.progressbar(
+            length=size,
+            label=label,
+            file=sys.stderr,
+            show_eta=True,
+            item_show_func=self._describe_item,
+        )
+
+    def _describe_item(self, _item: int | None) -> str:
+        return self.describe()
+
+    def describe(self) -> str:
+        elapsed = max(self._clock() - self.started, 1e-6)
+        return f"{self.rows:,} rows, {self.rows / elapsed:,.0f} rows/s"
+
+    def lines(self):
+        read = 0
+        for number, line in enumerate(self.stream):
+            read += len(line.encode("utf-8"))
+            if number % 1000 == 999:  # the bar redraws every thousand lines, not every line
+                self.bar.update(read)
+                read = 0
+            yield line
+        self.bar.update(read)
+
+    def row(self) -> None:
+        self.rows += 1
+
+
+def _write_problems(path: str, problems) -> None:
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(("line", "column", "reason"))
+        for problem in problems:
+            writer.writerow((problem.line, problem.field, problem.message))
 
 
 @click.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--dry-run", is_flag=True, help="Check the file and report every problem; write nothing.")
+@click.option(
+    "--errors",
+    "errors_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help=f"Write every problem to this CSV file (line, column, reason); the screen shows the first {PRINTED_PROBLEMS}.",
+)
 @with_appcontext
 @transactional
-def import_command(csv_file) -> None:
-    """Import or update accounts from a CSV file (all rows or none)."""
-    from portal.imports.service import upsert, validate_csv
+def import_command(csv_file, dry_run: bool, errors_path: str | None) -> None:
+    """Import or update accounts from a CSV file (all rows or none).
+
+    The optional as_of column says when the loan core took the figures (default: now); see
+    README, "Figures and payments".
+    """
+    import os
+
+    from portal.imports.service import stage_csv
+    from portal.imports.upsert import Staging
 
     try:
-        records, errors = validate_csv(csv_file)
+        size = os.fstat(csv_file.fileno()).st_size
+    except (OSError, io.UnsupportedOperation):
+        size = 0
+    staging = Staging()
+    progress = _Progress(csv_file, size, "Importing") if size >= PROGRESS_FROM_BYTES else None
+    try:
+        if progress:
+            with progress.bar:
+                stage_csv(progress.lines(), staging, on_row=progress.row)
+        else:
+            stage_csv(csv_file, staging)
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    if errors:
-        for error in errors:
-            click.echo(str(error), err=True)
-        click.echo(f"Nothing imported: {len(errors)} problem(s) found.", err=True)
+    problems = staging.problem_count()
+    if problems:
+        if errors_path:
+            _write_problems(errors_path, staging.problems())
+        for shown, problem in enumerate(staging.problems()):
+            if shown == PRINTED_PROBLEMS:
+                rest = problems - PRINTED_PROBLEMS
+                where = f" (all of them are in {errors_path})" if errors_path else " (--errors FILE.csv lists them all)"
+                click.echo(f"… and {rest} more problem(s){where}.", err=True)
+                break
+            click.echo(str(problem), err=True)
+        click.echo(f"Nothing imported: {problems} problem(s) found.", err=True)
         sys.exit(1)
-    if len(records) >= PROGRESS_FROM:
-        with click.progressbar(length=len(records), label="Importing", file=sys.stderr) as bar:
-            result = upsert(records, actor_type="cli", on_row=lambda: bar.update(1))
+    if errors_path:
+        _write_problems(errors_path, [])
+    if dry_run:
+        click.echo(f"No problems in {staging.rows} row(s); nothing written (--dry-run).")
+        staging.close()
+        return
+    if progress:
+        with click.progressbar(length=staging.rows, label="Writing", file=sys.stderr, show_eta=True) as bar:
+            result = staging.write(actor_type="cli", on_chunk=bar.update)
     else:
-        result = upsert(records, actor_type="cli")
+        result = staging.write(actor_type="cli")
+    staging.close()
+    for stale in result.stale:
+        click.echo(str(stale), err=True)
+    if errors_path and result.stale:
+        _write_problems(errors_path, result.stale)
     click.echo(result.summary())
 
 
@@ -654,8 +751,75 @@ def complaints_close(reference: str, by_whom: str | None) -> None:
     click.echo(f"{c.reference}: closed.")
 
 
+@click.group("disputes")
+def disputes_group() -> None:
+    """Disputes raised by borrowers (staff answer here until the staff console has a screen)."""
+
+
+@disputes_group.command("pending")
+@with_appcontext
+@transactional
+def disputes_pending() -> None:
+    """Open disputes, the nearest answer deadline first."""
+    from portal.rights.service import pending_disputes
+
+    found = pending_disputes()
+    for dispute in found:
+        due = dispute.answer_due_at.isoformat() if dispute.answer_due_at else "-"
+        click.echo(f"{dispute.reference}\taccount {dispute.account_id}\t{dispute.reason}\tdue {due}")
+    click.echo(f"{len(found)} open dispute(s).", err=True)
+
+
+@disputes_group.command("show")
+@click.argument("reference")
+@with_appcontext
+@transactional
+def disputes_show(reference: str) -> None:
+    """What the borrower wrote, and the evidence files' names, sizes and SHA-256."""
+    from portal.evidence.service import files_of
+    from portal.models import EvidenceOwner
+    from portal.rights.service import find_dispute
+
+    dispute = find_dispute(reference)
+    if dispute is None:
+        raise click.ClickException(f"no dispute {reference}")
+    click.echo(f"{dispute.reference}  {dispute.status}  account {dispute.account_id}  reason {dispute.reason}")
+    if dispute.answer_due_at:
+        click.echo(f"answer due {dispute.answer_due_at.isoformat()}")
+    click.echo(dispute.explanation)
+    for file in files_of(EvidenceOwner.DISPUTE, dispute.reference):
+        click.echo(f"  {file.original_filename}  {file.content_type}  {file.size} B  sha256 {file.sha256}")
+    if dispute.answer:
+        click.echo(
+            f"answered {dispute.answered_at.isoformat() if dispute.answered_at else ''} by {dispute.answered_by}"
+        )
+        click.echo(dispute.answer)
+
+
+@disputes_group.command("answer")
+@click.argument("reference")
+@click.option("--text", "text", required=True, help="The answer the borrower reads, in their language.")
+@click.option("--by", "by_whom", required=True, help="Who answers (staff user name), for the audit trail.")
+@with_appcontext
+@transactional
+def disputes_answer(reference: str, text: str, by_whom: str) -> None:
+    """Answer an open dispute: the borrower sees the answer and collection contact may resume."""
+    from portal.rights.service import DisputeNotOpen, answer_dispute
+
+    try:
+        dispute = answer_dispute(reference, text, staff=by_whom)
+    except DisputeNotOpen as exc:
+        raise click.ClickException(f"no open dispute {reference}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{dispute.reference} answered.")
+
+
 def register(app) -> None:
+    from portal.plans.commands import COMMANDS as plan_commands
+
     for command in (
+        *plan_commands,
         import_command,
         link_group,
         access_group,
@@ -666,6 +830,7 @@ def register(app) -> None:
         outbox_group,
         sms_group,
         calendar_group,
+        disputes_group,
         i18n_group,
         complaints_group,
     ):

@@ -6,6 +6,7 @@ same rules as real data. Running it again changes nothing and prints fresh links
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import secrets
 from datetime import date, timedelta
@@ -18,8 +19,9 @@ from sqlalchemy import select
 from portal.access.service import create_link, link_url
 from portal.extensions import db
 from portal.imports.service import COLUMNS, import_csv
-from portal.models import Account, Lender
+from portal.models import Account, Lender, PlanFrequency
 from portal.payments.localstripe import LocalStripe
+from portal.plans import policy as policies
 
 LENDERS = {
     "SUNRISE": dict(
@@ -37,6 +39,26 @@ LENDERS = {
         timezone="Asia/Hong_Kong",
         service_opens="09:00",
         service_closes="18:00",
+    ),
+}
+
+# Each lender's repayment-plan policy (`portal policy show SUNRISE` prints it as TOML).
+PLAN_POLICIES = {
+    # A mainland consumer-finance company: up to a year, any frequency, penalty interest
+    # waived in full and half the fees for a settlement within 30 days.
+    "SUNRISE": policies.STANDARD,
+    # A Hong Kong lender: shorter plans, monthly or fortnightly, HK$300 minimum instalments.
+    "HARBOUR": dataclasses.replace(
+        policies.STANDARD,
+        frequencies=(PlanFrequency.MONTHLY, PlanFrequency.FORTNIGHTLY),
+        max_instalments=6,
+        max_term_days=190,
+        min_instalment_minor=30000,
+        max_waiver_basis_points={"penalty_interest": 5000, "fees": 0, "interest": 0},
+        settlement_deadline_days=14,
+        max_deferral_days=14,
+        grace_days=3,
+        review_business_days=2,
     ),
 }
 
@@ -294,6 +316,8 @@ def prepare(base_url: str) -> None:
     for lender in db.session.execute(select(Lender)).scalars():
         for key, value in LENDERS.get(lender.code, {}).items():
             setattr(lender, key, value)
+        if lender.code in PLAN_POLICIES and policies.current(lender.id) is None:
+            policies.set_policy(lender, PLAN_POLICIES[lender.code], actor_type="cli")
     click.echo(f"Demo data ready ({result.summary()}). Open a link on your phone or browser:\n")
     accounts = db.session.execute(select(Account).order_by(Account.id)).scalars()
     for account in accounts:

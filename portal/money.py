@@ -38,6 +38,7 @@ def is_currency(code: str) -> bool:
     return code in _known_currencies()
 
 
+@cache
 def precision(currency: str) -> int:
     """Number of decimal places of the currency (CNY 2, JPY 0)."""
     return get_currency_precision(currency)
@@ -48,7 +49,8 @@ def parse_major(text: str, currency: str) -> int:
     if not is_currency(currency):
         raise MoneyError("unknown_currency")
     # Chinese input methods often type full-width digits and punctuation (１２３．４５).
-    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    # (NFKC leaves ASCII as it is: imports parse millions of amounts.)
+    cleaned = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip() if text else ""
     if not cleaned:
         raise MoneyError("missing")
     if cleaned.startswith("-"):

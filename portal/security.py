@@ -10,9 +10,14 @@ hook fails while an error is being answered (Flask then skips the remaining hook
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from flask import Flask, abort, g, request
+
+# How long browsers and shared caches may keep a public page (the rights pages): an hour, so a
+# reviewed correction reaches readers the same day.
+PUBLIC_MAX_AGE = 3600
 
 BASE_CSP = {
     "default-src": ["'none'"],
@@ -38,6 +43,21 @@ def allow_csp(directive: str, *sources: str) -> None:
 def use_referrer_policy(policy: str) -> None:
     """Pages whose URL carries a secret use "no-referrer"; the default keeps CSRF's Referer check."""
     g.referrer_policy = policy
+
+
+def public_page(view):
+    """Mark a view as the same for everybody: no personal data, no form, no cookie. Its
+    response may be cached (unlike every other page) and indexed by search engines.
+
+    A response that sets a cookie anyway (a signed-in visitor's session being refreshed) stays
+    ``no-store``: a shared cache must never keep someone's cookie."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.public_page = True
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _content_security_policy() -> str:
@@ -104,7 +124,11 @@ def init_app(app: Flask) -> None:
         headers["Referrer-Policy"] = g.get("referrer_policy", "same-origin")
         for name, value in _fixed_headers(app.config["HSTS"]):
             headers[name] = value
-        if request.endpoint != "static":
+        if g.get("public_page") and response.status_code == 200 and "Set-Cookie" not in headers:
+            headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
+            # The language follows the address's ?lang=, else the switch's cookie, else the browser.
+            response.vary.update(("Accept-Language", "Cookie"))
+        elif request.endpoint != "static":
             # Pages carry personal data; nothing may keep a copy (shared phones, back button).
             headers["Cache-Control"] = "no-store"
         return response

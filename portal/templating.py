@@ -20,7 +20,7 @@ from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_PIPE, TOKEN_
 from markupsafe import Markup
 
 from portal import i18n
-from portal.models import AccountStatus, PaymentStatus
+from portal.models import AccountStatus, PaymentStatus, PlanKind, PlanStatus
 from portal.money import format_money
 from portal.viewer import signed_in
 
@@ -276,6 +276,8 @@ def init_app(app: Flask) -> None:
         # The vocabularies, so that templates compare with members, never retyped strings.
         AccountStatus=AccountStatus,
         PaymentStatus=PaymentStatus,
+        PlanStatus=PlanStatus,
+        PlanKind=PlanKind,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=i18n.HTML_LANG,
     )

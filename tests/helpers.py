@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+from sqlalchemy import select
+
 from portal.access.service import create_link
 from portal.extensions import db
+from portal.models import SmsMessage
 
 
 def make_link(account, **kwargs) -> str:
@@ -29,3 +34,13 @@ def sign_in_through_link(client, account, **kwargs):
     response = verify(client, account, **kwargs)
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return response
+
+
+def last_sms_code(*, fresh: bool = False) -> str:
+    """The one-time code in the newest text message (the tests' SMS backend keeps them in the
+    sms_message table). ``fresh``: for a test whose server commits in another thread, end the
+    test's own read first (on SQLite an open read keeps seeing the snapshot it started with)."""
+    if fresh:
+        db.session.rollback()
+    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)

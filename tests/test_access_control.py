@@ -41,7 +41,8 @@ def test_someone_elses_answers_do_not_open_my_link(client, db):
 def test_pages_with_personal_data_are_not_cached_or_reachable_signed_out(client, db):
     account = AccountFactory()
     assert client.get("/dashboard").status_code == 302
-    assert client.get("/coming-soon/plan").status_code == 302
+    assert client.get("/coming-soon/rights").status_code == 302
+    assert client.get(f"/accounts/{account.id}/plan").status_code == 302
     assert client.get(f"/accounts/{account.id}").status_code == 302
     sign_in_through_link(client, account)
     assert client.get("/dashboard").headers["Cache-Control"] == "no-store"

@@ -24,7 +24,7 @@ from portal.models import (
 )
 from tests import evidence_samples as samples
 from tests.factories import AccountFactory, LenderFactory
-from tests.helpers import sign_in_through_link
+from tests.helpers import last_sms_code, sign_in_through_link
 from tests.pages import text_of
 
 THIRD_PARTY_PHONE = "139 1234 5678"
@@ -46,8 +46,7 @@ def post(client, url: str, data: dict, *, files: dict | None = None):
 
 
 def last_code(db) -> str:
-    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"\d{6}", text).group(0)
+    return last_sms_code()
 
 
 ABOUT = {

@@ -82,3 +82,14 @@ def test_demo_serves_and_a_printed_link_works(tmp_path):
             server.kill()
             server.wait()
         server.stdout.close()
+
+
+def test_the_demo_seeds_a_plan_policy_per_lender_once(tmp_path):
+    env = demo_env(tmp_path)
+    for _ in range(2):
+        subprocess.run(portal("demo", "--no-serve"), env=env, capture_output=True, text=True, timeout=120, check=True)
+    for lender, instalments in (("SUNRISE", 12), ("HARBOUR", 6)):
+        shown = subprocess.run(portal("policy", "show", lender), env=env, capture_output=True, text=True, timeout=60)
+        assert shown.returncode == 0, shown.stderr
+        assert "version 1," in shown.stdout  # running the demo again added no version
+        assert f"max_instalments = {instalments}" in shown.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal.i18n import LOCALES
+from portal.plans import policy as policies
 from tests.factories import AccountFactory
 from tests.helpers import make_link, sign_in_through_link
 
@@ -14,10 +15,23 @@ PUBLIC = [
     "/signed-out",
     "/signed-out?reason=idle",
     "/r/unknown-code-123",
+    "/rights",
+    "/rights/collectors",
+    "/genuine",
     "/complaint",
     "/complaint/status",
 ]
-SIGNED_IN = ["/dashboard", "/accounts/{id}", "/accounts/{id}/pay"] + [f"/coming-soon/{f}" for f in ("plan", "rights")]
+SIGNED_IN = [
+    "/dashboard",
+    "/accounts/{id}",
+    "/accounts/{id}/pay",
+    "/accounts/{id}/plan",
+    "/accounts/{id}/plan/options",
+    "/my-rights",
+    "/my-rights/dispute",
+    "/my-rights/documents",
+    "/my-rights/contact",
+] + [f"/coming-soon/{f}" for f in ("rights",)]
 
 
 def rule_urls(app):
@@ -65,6 +79,26 @@ def test_the_crawl_covers_every_route(app):
         "/api/v1/openapi.json",
         "/api/v1/reminder-links",
         "/api/v1/reminder-links/<code>",
+        # repayment plans: the two GET steps here, every page and POST in tests/test_plans.py
+        "/accounts/<int:account_id>/plan",
+        "/accounts/<int:account_id>/plan/options",
+        "/accounts/<int:account_id>/plan/preview",
+        "/accounts/<int:account_id>/plan/submit",
+        "/plans/<public_id>",
+        "/plans/<public_id>/confirm",
+        "/plans/<public_id>/withdraw",
+        "/plans/<public_id>/certificate",
+        # rights centre: every content page in every locale, the dispute, document and contact
+        # forms with their code steps, in tests/test_rights.py
+        "/rights",
+        "/rights/<name>",
+        "/genuine",
+        "/my-rights",
+        "/my-rights/dispute",
+        "/my-rights/disputes/<reference>",
+        "/my-rights/disputes/<reference>/confirm",
+        "/my-rights/documents",
+        "/my-rights/contact",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 
@@ -85,6 +119,8 @@ def test_every_public_page_in_every_language(client, db, locale):
 def test_every_signed_in_page_in_every_language(client, db, locale):
     client.set_cookie("portal_lang", locale)
     account = AccountFactory()
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    db.session.commit()
     sign_in_through_link(client, account)
     for url in SIGNED_IN:
         response = client.get(url.format(id=account.id))

@@ -72,3 +72,17 @@ def test_complaint_deadlines():
     assert f"within {int(complaints.URGENT_ACKNOWLEDGE.total_seconds() // 3600)} hours for urgent" in text
     assert f"a decision within {complaints.DECISION_BUSINESS_DAYS[Jurisdiction.CN]} business days" in text
     assert f"an appeal within {complaints.APPEAL_WINDOW.days} days of the decision" in text
+
+
+def test_rights_centre_figures():
+    from portal.rights import content, service
+    from portal.security import PUBLIC_MAX_AGE
+
+    text = " ".join(section("Rights centre").split())
+    assert f"answer deadline of {service.DISPUTE_ANSWER_BUSINESS_DAYS} business days" in text
+    assert f"a deadline of {service.DOCUMENT_BUSINESS_DAYS} business days" in text
+    assert f"max-age={PUBLIC_MAX_AGE}" in text
+    for region, (start, end) in service.CONTACT_WINDOW.items():
+        assert f"{start}–{end}" in text and region in text
+    assert "(" + ", ".join(f"`{name}`" for name in content.PAGES) + ")" in text
+    assert service.STOP_CONTACT_GRANTED == {"US"} and "where the law grants it (US)" in text

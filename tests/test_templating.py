@@ -52,7 +52,9 @@ def same_page(fast, stock, url: str, locale: str, method: str = "GET", data: dic
 
 def test_every_page_is_the_same_with_and_without_precompiled_translations(both, db):
     fast, stock = both
-    world = w.make_borrower(accounts=2, history=3, states=("created", "pending", "failed", "succeeded"))
+    world = w.make_borrower(
+        accounts=2, history=3, states=("created", "pending", "failed", "succeeded"), plan_states=("active",)
+    )
     account = world.account.id
     for locale in LOCALES:
         for url in ("/", "/sign-in", "/signed-out", "/signed-out?reason=idle", "/no-such-page"):
@@ -67,7 +69,8 @@ def test_every_page_is_the_same_with_and_without_precompiled_translations(both, 
         "/dashboard",
         f"/accounts/{account}",
         f"/accounts/{account}/pay",
-        "/coming-soon/plan",
+        f"/accounts/{account}/plan",
+        f"/accounts/{account}/plan/options",
         *(f"/payments/{public_id}" for public_id in world.payments.values()),
     ]
     for locale in LOCALES:

@@ -260,7 +260,7 @@ def test_idle_for_15_minutes_signs_out_with_a_clear_page(client, app, db, monkey
 
 def test_every_page_offers_sign_out_when_signed_in(client, db):
     sign_in_through_link(client, AccountFactory())
-    for url in ("/dashboard", "/coming-soon/plan"):
+    for url in ("/dashboard", "/coming-soon/rights"):
         assert client.get(url).soup.find("form", action="/sign-out")
 
 

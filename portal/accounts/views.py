@@ -7,6 +7,10 @@ from portal.database import get_without_transaction
 from portal.models import AccountStatus
 from portal.payments.messages import PAYMENT_LABELS
 from portal.payments.service import history
+from portal.plans import service as plans
+from portal.rights import service as rights
+from portal.rights.content import has_content
+from portal.rights.forms import CHANNEL_LABELS
 from portal.signed_in import own_account
 
 bp = Blueprint("accounts", __name__)
@@ -14,12 +18,11 @@ bp = Blueprint("accounts", __name__)
 STATUS_LABELS = {
     AccountStatus.OVERDUE: _l("Overdue"),
     AccountStatus.IN_PLAN: _l("On a repayment plan"),
-    AccountStatus.DISPUTED: _l("Being checked after you raised a dispute"),
+    AccountStatus.DISPUTED: _l("Disputed — collection contact paused until you have an answer"),
     AccountStatus.SETTLED: _l("Settled"),
     AccountStatus.CLOSED: _l("Closed"),
 }
 FEATURE_TITLES = {
-    "plan": _l("Propose a repayment plan"),
     "rights": _l("Your rights"),
 }
 
@@ -32,11 +35,17 @@ def dashboard():
     accounts = service.accounts_of(borrower)
     return render_template(
         "accounts/dashboard.html",
+        plans=plans.open_plans([account.id for account in accounts]),
+        today=plans.local_today(borrower.timezone),
         borrower=borrower,
         lender=borrower.lender,
         accounts=accounts,
         totals=service.overdue_totals(accounts),
         status_labels=STATUS_LABELS,
+        preferences=rights.current_preferences(borrower.id),
+        disputes=rights.open_disputes_by_account(borrower.id),
+        channel_labels=CHANNEL_LABELS,
+        rights_content=has_content(borrower.lender.jurisdiction),
     )
 
 
@@ -50,6 +59,8 @@ def account(account_id: int):
     return render_template(
         "accounts/account.html",
         account=found,
+        plan=plans.open_plans([found.id]).get(found.id),
+        today=plans.local_today(current_user.borrower.timezone),
         lender=found.lender,
         payments=history(found),
         status_labels=STATUS_LABELS,

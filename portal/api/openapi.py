@@ -33,6 +33,12 @@ ACCOUNT_FIELDS = {
     "days_past_due": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
     "locale": {"type": "string", "enum": list(LOCALES)},
     "timezone": {"type": "string", "examples": ["Asia/Shanghai"]},
+    "as_of": {
+        "type": "string",
+        "format": "date-time",
+        "description": "When the loan core took these figures (default: now). Payments and refunds the portal "
+        "recorded after it stay applied on top; figures older than the account's are refused.",
+    },
 }
 REQUIRED = [
     "product",
@@ -149,6 +155,7 @@ def document() -> dict:
                     "responses": {
                         "200": {"description": "Updated or unchanged", "content": _json("Account")},
                         "201": {"description": "Created", "content": _json("Account")},
+                        "409": _problem("Newer figures of this account were imported already (as_of)"),
                         **WRITE_ERRORS,
                     },
                 }
@@ -264,7 +271,17 @@ def document() -> dict:
                 "BatchResult": {
                     "type": "object",
                     "required": ["created", "updated", "unchanged"],
-                    "properties": {k: {"type": "integer"} for k in ("created", "updated", "unchanged")},
+                    "properties": {
+                        **{k: {"type": "integer"} for k in ("created", "updated", "unchanged")},
+                        "stale": {
+                            "type": "array",
+                            "description": "Accounts left unchanged: newer figures were imported already.",
+                            "items": {
+                                "type": "object",
+                                "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+                            },
+                        },
+                    },
                 },
                 "ReminderLinkInput": {
                     "type": "object",

@@ -20,7 +20,7 @@ from portal.api.problems import ApiProblem, for_status, problem_response
 from portal.database import abandon_request
 from portal.extensions import csrf, db, limiter
 from portal.i18n import LOCALES
-from portal.imports.service import COLUMNS, check_consistency, upsert, validate_row
+from portal.imports.service import COLUMNS, OPTIONAL_COLUMNS, import_records, validate_row
 from portal.models import LINK_LIFETIME_DAYS, Account, ApiScope, IdempotentRequest, LinkChannel
 from portal.money import format_major_plain
 from portal.outbox.events import FEED_DEFAULT_LIMIT, FEED_LIMIT, UnknownCursor, feed
@@ -29,7 +29,9 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: CSRF cannot apply
 
 # Fields a client sends for one account; lender fields come from the client itself.
-ACCOUNT_FIELDS = tuple(c for c in COLUMNS if c not in ("lender_code", "lender_name", "account_number"))
+ACCOUNT_FIELDS = (
+    tuple(c for c in COLUMNS if c not in ("lender_code", "lender_name", "account_number")) + OPTIONAL_COLUMNS
+)
 STRING_ONLY = {"principal", "interest", "penalty_interest", "fees", "overdue_amount"}
 
 
@@ -312,9 +314,16 @@ def _validate(items: list[tuple[dict, str]]):
         errors += [{"pointer": f"{pointer}/{e.field}", "detail": e.message} for e in row_errors]
         if record:
             records.append(record)
-    pointers = {position: pointer for position, (_, pointer) in enumerate(items)}
-    errors += [{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message} for e in check_consistency(records)]
     return records, errors
+
+
+def _import(records, items: list[tuple[dict, str]]):
+    """Check the accounts together and write them (portal/imports): the CSV import's one path."""
+    result = import_records(records, actor_type="api", actor_id=g.api_client_id)
+    pointers = {position: pointer for position, (_, pointer) in enumerate(items)}
+    if result.errors:
+        _invalid([{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message} for e in result.errors])
+    return result, [{"pointer": f"{pointers[e.line]}/{e.field}", "detail": e.message} for e in result.stale]
 
 
 def _account_json(account: Account) -> dict:
@@ -340,12 +349,14 @@ def put_account(account_number: str):
     records, errors = _validate([(row, "")])
     if type_errors or errors:
         _invalid(type_errors + errors)
-    result = upsert(records, actor_type="api", actor_id=g.api_client.id)
+    result, stale = _import(records, [(row, "")])
+    if stale:
+        raise ApiProblem(409, "stale_figures", "Newer figures of this account were imported already", errors=stale)
     # The number as stored: validation trims the one in the address (" SR001" is SR001).
     account = db.session.execute(
-        select(Account).where(
-            Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number
-        )
+        select(Account)
+        .where(Account.lender_id == g.api_client.lender_id, Account.account_number == records[0].account_number)
+        .execution_options(populate_existing=True)
     ).scalar_one()
     response = jsonify(_account_json(account))
     response.status_code = 201 if result.created else 200
@@ -372,8 +383,10 @@ def batch_accounts():
     records, errors = _validate(rows)
     if type_errors or errors:
         _invalid(type_errors + errors)
-    result = upsert(records, actor_type="api", actor_id=g.api_client.id)
-    return jsonify(created=result.created, updated=result.updated, unchanged=result.unchanged)
+    result, stale = _import(records, rows)
+    counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+    # Accounts whose figures are older than those imported already: left unchanged, named.
+    return jsonify(**counts, **({"stale": stale} if stale else {}))
 
 
 @bp.post("/reminder-links")

@@ -1,8 +1,9 @@
-"""Loading lenders, borrowers and accounts from the loan core.
+"""Loading lenders, borrowers and accounts from the loan core: what a valid account is.
 
-Shared by the CSV import (``portal import``) and, later, the accounts API: one set of
-rules for what a valid account is. A file is all or nothing: if any row is wrong, nothing
-is written and every wrong row is reported with its line number.
+Shared by the CSV import (``portal import``) and the accounts API: one set of rules for a
+row (here) and one write path (portal/imports/upsert.py). A file is all or nothing: if any
+row is wrong, nothing is written and every wrong row is reported with its line number and
+column, in file order. Files are read as a stream: memory does not grow with their size.
 """
 
 from __future__ import annotations
@@ -10,21 +11,21 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from sqlalchemy import select, tuple_
+from flask import current_app
 
-from portal import audit
-from portal.extensions import db
 from portal.i18n import LOCALES
 from portal.identity import hash_national_id, last4
-from portal.models import Account, Borrower, Lender
+from portal.imports.upsert import ImportResult, RowError, Staging
 from portal.models.types import utcnow
 from portal.money import MoneyError, is_currency, parse_major
+
+__all__ = ["COLUMNS", "OPTIONAL_COLUMNS", "AccountRecord", "ImportResult", "RowError", "import_csv", "validate_row"]
 
 COLUMNS = (
     "lender_code",
@@ -46,11 +47,17 @@ COLUMNS = (
     "locale",
     "timezone",
 )
+# Optional: when the loan core took the figures (ISO 8601 with a UTC offset; default: now).
+OPTIONAL_COLUMNS = ("as_of",)
 AMOUNT_COLUMNS = ("principal", "interest", "penalty_interest", "fees", "overdue_amount")
 # Where a number is written without a country code, the currency says where the loan is.
 PHONE_REGION_BY_CURRENCY = {"CNY": "CN", "HKD": "HK", "TWD": "TW", "USD": "US", "MOP": "MO"}
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _NATIONAL_ID = re.compile(r"^[A-Za-z0-9]{4,32}$")
+# C0 and C1 control characters and DEL: never shown, echoed or stored.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A clock a little ahead of ours is not a future as_of.
+AS_OF_LEEWAY = timedelta(minutes=5)
 _MONEY_REASONS = {
     "missing": "is missing",
     "negative": "must not be negative",
@@ -59,16 +66,6 @@ _MONEY_REASONS = {
     "too_large": "is too large",
     "unknown_currency": "cannot be read without a valid currency",
 }
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
 
 
 @dataclass
@@ -94,21 +91,34 @@ class AccountRecord:
     days_past_due: int
     locale: str
     timezone: str
+    as_of: datetime | None = None
 
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+    def staged(self, default_as_of: datetime, id_hash_key: str | None = None) -> tuple:
+        """The row for the staging table (portal/imports/upsert.py STAGED_COLUMNS): the
+        national ID becomes its keyed hash and last four characters here."""
+        return (
+            self.line,
+            self.lender_code,
+            self.lender_name,
+            self.account_number,
+            self.product,
+            self.borrower_name,
+            self.phone_e164,
+            self.date_of_birth,
+            hash_national_id(self.national_id, id_hash_key),
+            last4(self.national_id),
+            self.currency,
+            self.principal_minor,
+            self.interest_minor,
+            self.penalty_interest_minor,
+            self.fees_minor,
+            self.overdue_minor,
+            self.due_date,
+            self.days_past_due,
+            self.locale,
+            self.timezone,
+            self.as_of or default_as_of,
+        )
 
 
 def _parse_date(text: str) -> date:
@@ -120,10 +130,19 @@ def _parse_date(text: str) -> date:
 def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, list[RowError]]:
     """Check one row; return the record or every problem found in it."""
     errors: list[RowError] = []
-    values = {name: (row.get(name) or "").strip() for name in COLUMNS}
+    values = {name: (row.get(name) or "").strip() for name in COLUMNS + OPTIONAL_COLUMNS}
 
     def bad(name: str, message: str) -> None:
         errors.append(RowError(line, name, message))
+
+    # Control characters first, and nothing else about the row: a value holding them is
+    # never echoed back (a terminal or a spreadsheet would act on them) nor stored.
+    if _CONTROL.search("".join(values.values())):
+        for name, value in values.items():
+            found = _CONTROL.search(value)
+            if found:
+                bad(name, f"contains a control character (U+{ord(found.group()):04X}); remove it and import again")
+        return None, errors
 
     for name in ("lender_code", "lender_name", "account_number", "product", "borrower_name", "national_id"):
         if not values[name]:
@@ -188,6 +207,20 @@ def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, 
     except (ZoneInfoNotFoundError, ValueError):
         bad("timezone", f"{timezone!r} is not an IANA time zone such as Asia/Shanghai")
 
+    as_of = None
+    if values["as_of"]:
+        try:
+            as_of = datetime.fromisoformat(values["as_of"])
+        except ValueError:
+            bad("as_of", f"{values['as_of']!r} is not a date and time like 2026-11-29T20:00:00+08:00")
+        else:
+            if as_of.tzinfo is None:
+                bad("as_of", "needs a UTC offset, like 2026-11-29T20:00:00+08:00 or …Z")
+                as_of = None
+            elif as_of > utcnow() + AS_OF_LEEWAY:
+                bad("as_of", "is in the future")
+                as_of = None
+
     if errors or phone is None or days is None:
         return None, errors
     return AccountRecord(
@@ -210,174 +243,100 @@ def validate_row(line: int, row: dict[str, str]) -> tuple[AccountRecord | None, 
         days_past_due=days,
         locale=locale,
         timezone=timezone,
+        as_of=as_of,
     ), []
 
 
-def read_csv(stream: io.TextIOBase) -> tuple[list[AccountRecord], list[RowError]]:
-    reader = csv.DictReader(stream)
-    header = [name.strip() for name in (reader.fieldnames or [])]
+def read_csv(stream: Iterable[str], problem: Callable[[RowError], None]) -> Iterator[AccountRecord]:
+    """The valid rows of a CSV file, one at a time; every problem goes to ``problem``.
+
+    Problems of a line come in file order. A header that is missing columns or names one
+    twice stops the reading (no row could be read right).
+    """
+    reader = csv.reader(stream)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        header = []
+    except csv.Error:
+        problem(RowError(1, "header", "cannot be read as CSV"))
+        return
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        problem(RowError(1, "header", f"columns named more than once: {', '.join(repeated)}"))
+        return
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        return [], [RowError(1, "header", f"missing columns: {', '.join(missing)}")]
-    reader.fieldnames = header
-    records: list[AccountRecord] = []
-    errors: list[RowError] = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            errors.append(RowError(line, "row", "has more values than the header has columns"))
+        problem(RowError(1, "header", f"missing columns: {', '.join(missing)}"))
+        return
+    width = len(header)
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger" in str(exc):
+                reason = f"has a value longer than {csv.field_size_limit()} characters"
+            else:
+                reason = f"is not valid CSV ({exc})"
+            problem(RowError(reader.line_num, "row", reason))
             continue
-        record, row_errors = validate_row(line, row)
-        errors.extend(row_errors)
+        if not values:
+            continue  # a blank line
+        line = reader.line_num
+        if len(values) > width:
+            problem(RowError(line, "row", "has more values than the header has columns"))
+            continue
+        record, row_errors = validate_row(line, dict(zip(header, values, strict=False)))
+        for error in row_errors:
+            problem(error)
         if record:
-            records.append(record)
-    return records, errors
+            yield record
 
 
-def check_consistency(records: list[AccountRecord]) -> list[RowError]:
-    """Problems between rows: the same account twice, one person with two birth dates."""
-    errors = []
-    seen_accounts: dict[tuple[str, str], int] = {}
-    birth_dates: dict[tuple[str, str], date] = {}
+def stage_records(records: Iterable[AccountRecord], staging: Staging, on_row: Callable[[], None] | None = None) -> None:
+    """Put validated records into the staging table and check the rules between them."""
+    key = current_app.config["ID_HASH_KEY"]
     for record in records:
-        key = (record.lender_code, record.account_number)
-        if key in seen_accounts:
-            errors.append(
-                RowError(record.line, "account_number", f"duplicates the account on line {seen_accounts[key]}")
-            )
-        seen_accounts.setdefault(key, record.line)
-        person = (record.lender_code, hash_national_id(record.national_id))
-        known = birth_dates.setdefault(person, record.date_of_birth)
-        if known != record.date_of_birth:
-            errors.append(RowError(record.line, "date_of_birth", "differs from another row with the same national_id"))
-    return errors
-
-
-_BORROWER_FIELDS = ("name", "phone_e164", "date_of_birth", "locale", "timezone")
-_ACCOUNT_FIELDS = (
-    "product",
-    "currency",
-    "principal_minor",
-    "interest_minor",
-    "penalty_interest_minor",
-    "fees_minor",
-    "overdue_minor",
-    "due_date",
-    "days_past_due",
-)
-
-
-def _assign(obj, values: dict) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(obj, name) != value:
-            setattr(obj, name, value)
-            changed = True
-    return changed
-
-
-def upsert(
-    records: list[AccountRecord],
-    *,
-    actor_type: str,
-    actor_id: object = None,
-    on_row: Callable[[], None] | None = None,
-) -> ImportResult:
-    """Write validated records in the caller's transaction. Re-running the same data is a no-op."""
-    result = ImportResult()
-    codes = {r.lender_code for r in records}
-    lenders = {
-        lender.code: lender for lender in db.session.execute(select(Lender).where(Lender.code.in_(codes))).scalars()
-    }
-    for record in records:
-        if record.lender_code not in lenders:
-            lender = Lender(code=record.lender_code, name=record.lender_name)
-            db.session.add(lender)
-            lenders[record.lender_code] = lender
-    db.session.flush()
-
-    borrowers: dict[tuple[int, str], Borrower] = {}
-    accounts: dict[tuple[int, str], Account] = {}
-    # Look existing rows up in chunks: a bounded number of queries for any file size.
-    chunk = 500
-    for start in range(0, len(records), chunk):
-        part = records[start : start + chunk]
-        hashes = [(lenders[r.lender_code].id, hash_national_id(r.national_id)) for r in part]
-        numbers = [(lenders[r.lender_code].id, r.account_number) for r in part]
-        for stored_borrower in db.session.execute(
-            select(Borrower).where(tuple_(Borrower.lender_id, Borrower.national_id_hash).in_(hashes))
-        ).scalars():
-            borrowers[(stored_borrower.lender_id, stored_borrower.national_id_hash)] = stored_borrower
-        for stored_account in db.session.execute(
-            select(Account).where(tuple_(Account.lender_id, Account.account_number).in_(numbers))
-        ).scalars():
-            accounts[(stored_account.lender_id, stored_account.account_number)] = stored_account
-
-    now = utcnow()
-    for record in records:
+        staging.add(record.staged(staging.now, key))
         if on_row:
             on_row()
-        lender = lenders[record.lender_code]
-        id_hash = hash_national_id(record.national_id)
-        borrower_values = {
-            "name": record.borrower_name,
-            "phone_e164": record.phone_e164,
-            "date_of_birth": record.date_of_birth,
-            "locale": record.locale,
-            "timezone": record.timezone,
-        }
-        borrower = borrowers.get((lender.id, id_hash))
-        borrower_changed = False
-        if borrower is None:
-            borrower = Borrower(
-                lender=lender, national_id_hash=id_hash, national_id_last4=last4(record.national_id), **borrower_values
-            )
-            db.session.add(borrower)
-            borrowers[(lender.id, id_hash)] = borrower
-        else:
-            borrower_changed = _assign(borrower, borrower_values)
+    staging.finish()
 
-        account_values = {name: getattr(record, name) for name in _ACCOUNT_FIELDS}
-        account = accounts.get((lender.id, record.account_number))
-        if account is None:
-            account = Account(
-                lender=lender,
-                borrower=borrower,
-                account_number=record.account_number,
-                last_synced_at=now,
-                **account_values,
-            )
-            db.session.add(account)
-            accounts[(lender.id, record.account_number)] = account
-            result.created += 1
-        elif _assign(account, account_values) | borrower_changed | (account.borrower_id != borrower.id):
-            account.borrower = borrower
-            account.last_synced_at = now
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    db.session.flush()
-    audit.record(
-        "accounts.imported",
-        actor_type=actor_type,
-        actor_id=actor_id,
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-    )
+
+def stage_csv(stream: Iterable[str], staging: Staging, on_row: Callable[[], None] | None = None) -> None:
+    """Read, validate and stage a whole file; its problems are in ``staging.problems()``."""
+    seq = {"line": -1, "n": 0}
+
+    def problem(error: RowError) -> None:
+        # Several problems of one line keep their order (the seq after the line number).
+        seq["n"] = seq["n"] + 1 if error.line == seq["line"] else 0
+        seq["line"] = error.line
+        staging.problem(error, seq["n"])
+
+    stage_records(read_csv(stream, problem), staging, on_row)
+
+
+def import_records(records: list[AccountRecord], *, actor_type: str, actor_id: object = None) -> ImportResult:
+    """Records already checked one by one (the API): check them together, then write them.
+
+    ``errors`` holds the problems between records (``line`` is the record's own), and then
+    nothing was written.
+    """
+    staging = Staging()
+    stage_records(records, staging)
+    errors = list(staging.problems())
+    result = ImportResult(errors=errors) if errors else staging.write(actor_type=actor_type, actor_id=actor_id)
+    staging.close()
     return result
-
-
-def validate_csv(stream: io.TextIOBase) -> tuple[list[AccountRecord], list[RowError]]:
-    """Every problem in the file, in line order; the records are usable only if there is none."""
-    records, errors = read_csv(stream)
-    errors += check_consistency(records)
-    return records, sorted(errors, key=lambda e: e.line)
 
 
 def import_csv(stream: io.TextIOBase, *, actor_type: str = "cli", actor_id: object = None) -> ImportResult:
     """Validate the whole file, then write it, all or nothing. The caller commits."""
-    records, errors = validate_csv(stream)
-    if errors:
-        return ImportResult(errors=errors)
-    return upsert(records, actor_type=actor_type, actor_id=actor_id)
+    staging = Staging()
+    stage_csv(stream, staging)
+    errors = list(staging.problems())
+    result = ImportResult(errors=errors) if errors else staging.write(actor_type=actor_type, actor_id=actor_id)
+    staging.close()
+    return result

@@ -1,6 +1,6 @@
 """All models, imported here so that Alembic and the app see one complete metadata."""
 
-from portal.models.account import Account, AccountStatus
+from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
 from portal.models.complaint import (
@@ -29,7 +29,28 @@ from portal.models.lender import Lender
 from portal.models.login_session import BorrowerSession, SignInMethod
 from portal.models.otp import OtpChallenge, OtpPurpose
 from portal.models.payment import Payment, PaymentMethod, PaymentPurpose, PaymentStatus, ProcessedStripeEvent
+from portal.models.plan import (
+    HardshipReason,
+    PlanFrequency,
+    PlanInstalment,
+    PlanKind,
+    PlanPayment,
+    PlanPolicy,
+    PlanStatus,
+    RejectionReason,
+    RepaymentPlan,
+)
 from portal.models.reminder_link import LINK_LIFETIME_DAYS, LinkChannel, ReminderLink
+from portal.models.rights import (
+    ContactChannel,
+    ContactPreference,
+    Dispute,
+    DisputeReason,
+    DisputeStatus,
+    DocumentKind,
+    DocumentRequest,
+    DocumentRequestStatus,
+)
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
@@ -44,9 +65,27 @@ __all__ = [
     "ComplainantRole",
     "DesiredOutcome",
     "Resolution",
+    "ContactChannel",
+    "ContactPreference",
+    "Dispute",
+    "DisputeReason",
+    "DisputeStatus",
+    "DocumentKind",
+    "DocumentRequest",
+    "DocumentRequestStatus",
+    "RepaymentPlan",
+    "RejectionReason",
+    "PlanStatus",
+    "PlanPolicy",
+    "PlanPayment",
+    "PlanKind",
+    "PlanInstalment",
+    "PlanFrequency",
+    "HardshipReason",
     "VerificationCounter",
     "LINK_LIFETIME_DAYS",
     "Account",
+    "AccountAdjustment",
     "AccountStatus",
     "ApiClient",
     "ApiScope",

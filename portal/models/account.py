@@ -72,6 +72,9 @@ class Account(AccountFigures, Model):
     days_past_due: Mapped[int] = mapped_column(Integer)
     status: Mapped[AccountStatus] = mapped_column(enum_column(AccountStatus, 16), default=AccountStatus.OVERDUE)
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the loan core took the figures this account shows (the ``as_of`` of the import that
+    # last changed them): an import older than this is refused for the account (portal/imports).
+    figures_as_of: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     lender = relationship("Lender", lazy="joined", innerjoin=True)
     borrower = relationship(
@@ -80,3 +83,23 @@ class Account(AccountFigures, Model):
         primaryjoin="Borrower.id == Account.borrower_id",
         foreign_keys=[borrower_id],
     )
+
+
+class AccountAdjustment(Model):
+    """A change the portal made to an account's figures (a payment applied, a refund given back),
+    part by part in signed minor units, with when it was recorded.
+
+    An import carries the loan core's figures as of some moment; every adjustment recorded after
+    that moment is applied again on top of them, so a payment the core has not seen yet never
+    shows as owed again (portal/imports/upsert.py).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    # Indexed: an import looks at the adjustments newer than its oldest as_of only.
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    principal_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    penalty_interest_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    fees_minor: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -27,6 +27,7 @@ CATALOGUE = {
     "plan.approved": "A repayment plan was approved.",
     "plan.rejected": "A repayment plan was rejected.",
     "plan.countered": "A supervisor countered a proposed plan.",
+    "plan.accepted": "The borrower accepted a counter-offer; the plan is active.",
     "plan.broken": "An active plan was broken (missed instalments).",
     "plan.completed": "All instalments of a plan were paid.",
     "account.settled": "The overdue amount of an account reached zero.",

@@ -47,6 +47,7 @@ from portal.database import commit_before_external_call
 from portal.extensions import db
 from portal.models import (
     Account,
+    AccountAdjustment,
     AccountStatus,
     Borrower,
     Payment,
@@ -66,6 +67,7 @@ from portal.payments.gateway import (
     gateway,
     intent_params,
 )
+from portal.plans import service as plans
 from portal.signed_in import LoanAccount
 
 # Which payment methods work with which presentment currency (Stripe's rules: Alipay and
@@ -417,6 +419,20 @@ def _payment_data(payment: Payment, account: Account) -> dict:
     }
 
 
+def _record_adjustment(account: Account, payment: Payment, parts: dict[str, int]) -> None:
+    """What the portal changed in the figures, with when: an import with older figures applies
+    it again on top of them (portal/imports/upsert.py)."""
+    if any(parts.values()):
+        db.session.add(
+            AccountAdjustment(
+                account_id=account.id,
+                payment_id=payment.id,
+                recorded_at=utcnow(),
+                **{f"{part}_minor": amount for part, amount in parts.items()},
+            )
+        )
+
+
 def _set_account_status(account: Account) -> None:
     if account.overdue_minor == 0 and account.status == AccountStatus.OVERDUE:
         account.status = AccountStatus.SETTLED
@@ -460,10 +476,13 @@ def record_success(payment_id: int, *, source: str) -> bool:
         setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") - getattr(allocation, part))
         setattr(payment, f"applied_{part}_minor", getattr(allocation, part))
     account.overdue_minor -= allocation.total
+    _record_adjustment(account, payment, {part: -getattr(allocation, part) for part in ALLOCATION_ORDER})
     payment.excess_minor = allocation.excess
     payment.overdue_after_minor = account.overdue_minor
     _issue_receipt_number(payment, account)
     _set_account_status(account)
+    # An active repayment plan learns what this payment paid (under the same account lock).
+    plans.apply_payment(payment, account, allocation.total)
     emit("payment.succeeded", lender_id=account.lender_id, account=account, data=_payment_data(payment, account))
     audit.record(
         "payment.succeeded",
@@ -519,6 +538,7 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
     from_excess = min(payment.excess_minor, remaining)
     payment.excess_minor -= from_excess
     remaining -= from_excess
+    given_back = {}
     for part in reversed(ALLOCATION_ORDER):
         applied = getattr(payment, f"applied_{part}_minor")
         back = min(applied, remaining)
@@ -526,6 +546,8 @@ def record_refund(payment_id: int, refunded_total: int, *, source: str) -> bool:
         setattr(account, f"{part}_minor", getattr(account, f"{part}_minor") + back)
         account.overdue_minor += back
         remaining -= back
+        given_back[part] = back
+    _record_adjustment(account, payment, given_back)
     if payment.refunded_minor == payment.amount_minor:
         payment.status = PaymentStatus.REFUNDED
     _set_account_status(account)

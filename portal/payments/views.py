@@ -23,6 +23,7 @@ from portal.payments.messages import (
     WALLET_NAMES,
     decimal_places_problem,
 )
+from portal.plans import service as plans
 from portal.security import allow_csp
 from portal.signed_in import own_account
 
@@ -63,7 +64,15 @@ def _problem_text(refused: service.PaymentRefused, account) -> str:
 
 
 def _amount_page(account, form, status: int = 200):
-    context = {"account": account, "form": form, "minimum": service.minimum_amount(account)}
+    context = {
+        "account": account,
+        "form": form,
+        "minimum": service.minimum_amount(account),
+        # An active repayment plan's next instalment, offered first.
+        "instalment": (plans.instalment_to_pay(account.id) or (None, None))[1],
+    }
+    if context["instalment"] is not None and request.method == "GET":
+        form.choice.data = "instalment"
     return render_template("payments/choose.html", **context), status
 
 
@@ -82,11 +91,17 @@ def choose_amount_submit(account_id: int):
     if not form.validate():
         return _amount_page(account, form, 400)
     try:
+        instalment = None
         if form.choice.data == "other":
             amount, purpose = parse_major(form.amount.data, account.currency), PaymentPurpose.OTHER
+        elif form.choice.data == "instalment" and (instalment := plans.instalment_to_pay(account.id)):
+            # Exactly what is left of the plan's next instalment.
+            amount, purpose = instalment[1].outstanding_minor, PaymentPurpose.INSTALMENT
         else:
             amount, purpose = account.payable_minor, PaymentPurpose.OVERDUE_FULL
         payment = service.start_payment(account, amount, purpose, actor_id=current_user.borrower.id)
+        if instalment is not None:
+            plans.payment_started(payment, *instalment)
     except MoneyError as error:
         refused = service.PaymentRefused(error.code)
         form.amount.errors.append(_problem_text(refused, account))

@@ -216,3 +216,54 @@ def test_an_account_number_with_spaces_in_the_address_is_the_trimmed_number(clie
     response = client.put("/api/v1/accounts/%20SR001%20", json=GOOD, headers=auth)
     assert response.status_code == 201 and response.json["account_number"] == "SR001"
     assert client.put("/api/v1/accounts/SR001", json=GOOD, headers=auth).status_code == 200
+
+
+def test_as_of_orders_figures_and_older_ones_are_refused_per_account(client, db, auth):
+    from datetime import timedelta
+
+    from portal.models.types import utcnow
+
+    now = utcnow()
+    newer = {**GOOD, "as_of": now.isoformat()}
+    assert client.put("/api/v1/accounts/SR001", json=newer, headers=auth).status_code == 201
+    older = {**GOOD, "fees": "1.00", "overdue_amount": "2041.70", "as_of": (now - timedelta(hours=1)).isoformat()}
+    refused = client.put("/api/v1/accounts/SR001", json=older, headers=auth)
+    assert refused.status_code == 409 and refused.json["code"] == "stale_figures"
+    assert refused.json["errors"][0]["pointer"] == "/as_of"
+    body = {"accounts": [{**older, "account_number": "SR001"}, {**older, "account_number": "SR002"}]}
+    mixed = client.post("/api/v1/accounts:batch", json=body, headers=auth)
+    assert mixed.status_code == 200
+    assert mixed.json["created"] == 1 and mixed.json["unchanged"] == 0 and mixed.json["updated"] == 0
+    assert [s["pointer"] for s in mixed.json["stale"]] == ["/accounts/0/as_of"]
+    account = db.session.execute(
+        select(Account).where(Account.account_number == "SR001").execution_options(populate_existing=True)
+    ).scalar_one()
+    assert account.overdue_minor == 204070
+
+
+def test_control_characters_are_pointed_at(client, db, auth):
+    response = client.put("/api/v1/accounts/SR001", json={**GOOD, "product": "随心\x1b借"}, headers=auth)
+    assert response.status_code == 422
+    assert response.json["errors"] == [
+        {"pointer": "/product", "detail": "contains a control character (U+001B); remove it and import again"}
+    ]
+
+
+def test_a_settled_account_sent_with_an_amount_owed_is_overdue(client, db, auth):
+    zero = {**GOOD, "principal": "0", "interest": "0", "penalty_interest": "0", "fees": "0", "overdue_amount": "0"}
+    assert client.put("/api/v1/accounts/SR001", json=zero, headers=auth).json["status"] == "settled"
+    assert client.put("/api/v1/accounts/SR001", json=GOOD, headers=auth).json["status"] == "overdue"
+
+
+def test_a_full_batch_is_audited_per_change(client, db, auth):
+    assert client.post("/api/v1/accounts:batch", json=batch(1000), headers=auth).json["created"] == 1000
+    changed = batch(1000)
+    changed["accounts"][7]["phone"] = "13900139009"
+    assert client.post("/api/v1/accounts:batch", json=changed, headers=auth).json == {
+        "created": 0,
+        "updated": 1,
+        "unchanged": 999,
+    }
+    actions = db.session.execute(select(AuditEvent.action, func.count()).group_by(AuditEvent.action)).all()
+    assert dict(actions)["account.created"] == 1000 and dict(actions)["account.updated"] == 1
+    assert dict(actions)["borrower.updated"] == 1

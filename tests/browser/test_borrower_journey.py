@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from tests.browser import shot
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
 from tests.helpers import make_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
-
-SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
-
-
-def shot(page, name):
-    if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
 
 
 @pytest.mark.parametrize(

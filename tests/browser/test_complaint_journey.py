@@ -4,15 +4,14 @@ Chinese with a screenshot and an AMR recording, going back and forth; someone el
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 from sqlalchemy import select
 
-from portal.models import Complaint, ContactPause, EvidenceFile, SmsMessage
+from portal.models import Complaint, ContactPause, EvidenceFile
 from tests import evidence_samples as samples
 from tests.factories import AccountFactory, LenderFactory
-from tests.helpers import make_link
+from tests.helpers import last_sms_code, make_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -22,12 +21,6 @@ SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
 def shot(page, name):
     if SCREENSHOTS:
         page.screenshot(path=os.path.join(SCREENSHOTS, f"complaint-{name}.png"), full_page=True)
-
-
-def last_code(db) -> str:
-    db.session.rollback()  # see what the server committed
-    text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
-    return re.search(r"\d{6}", text).group(0)
 
 
 def fits(page) -> None:
@@ -76,7 +69,7 @@ def test_a_borrower_files_in_chinese_with_a_screenshot_and_a_recording(phone, li
     phone.click("button[name=continue]")
     shot(phone, "review")
     phone.click("button[name=send_code]")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     phone.click("button[name=confirm]")
     phone.wait_for_url(f"{live_server}/complaint/receipt")
     body = phone.inner_text("main")
@@ -110,7 +103,7 @@ def test_someone_else_files_in_english_without_an_account(phone, live_server, db
     phone.click("button[name=continue]")
     assert "Li Ming" in phone.inner_text("main")
     phone.click("button[name=send_code]")
-    phone.fill("#code", last_code(db))
+    phone.fill("#code", last_sms_code(fresh=True))
     phone.click("button[name=confirm]")
     phone.wait_for_url(f"{live_server}/complaint/receipt")
     assert "We have received your complaint" in phone.inner_text("main")

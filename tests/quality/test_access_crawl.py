@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal.models import Account, Borrower, Payment, ReminderLink
+from portal.models import Account, Borrower, ContactPreference, Dispute, Payment, ReminderLink, RepaymentPlan
+from portal.models.types import utcnow
+from portal.rights.content import PAGES
 from tests.factories import AccountFactory, BorrowerFactory
 from tests.helpers import sign_in_through_link
 from tests.quality import world as w
@@ -30,6 +32,8 @@ from tests.quality import world as w
 B_NAME = "欧阳娜娜"
 B_PHONE = "+8613911112222"
 B_ACCOUNT = "ZXB55107391"
+B_DISPUTE = "D-BBBBBBBB"
+B_EXPLANATION = "乙的异议说明：这笔已还清"
 
 
 @pytest.fixture
@@ -47,11 +51,28 @@ def people(db):
     b = w.Borrower([account])
     for state, amount in (("created", 333333), ("pending", 444444), ("failed", 555555), ("succeeded", 666666)):
         b.payments[state] = w.payment(account, amount, state).public_id
+    db.session.add(
+        Dispute(
+            reference=B_DISPUTE,
+            account_id=account.id,
+            borrower_id=b_person.id,
+            reason="already_paid",
+            explanation=B_EXPLANATION,
+            status="open",
+            opened_at=utcnow(),
+            answer_due_at=utcnow(),
+        )
+    )
+    # B's plans: an agreed one, and a proposal being reviewed on a second loan.
+    second = AccountFactory(borrower=b_person, account_number="ZXB55107392")
+    b.plans["active"] = w.plan(account, "active").public_id
+    b.plans["pending"] = w.plan(second, "pending").public_id
     db.session.commit()
     receipt = db.session.execute(
         select(Payment.receipt_number).where(Payment.public_id == b.payments["succeeded"])
     ).scalar_one()
     secrets = [B_NAME, B_PHONE, B_PHONE[3:], B_ACCOUNT, "•••• 7391", "&bull;&bull;&bull;&bull; 7391", receipt]
+    secrets += [B_EXPLANATION]
     account = db.session.get(Account, account.id)
     for minor in (
         account.principal_minor,
@@ -75,10 +96,12 @@ def identifiers(b: w.Borrower, code: str) -> dict[str, list[str]]:
     return {
         "account_id": [str(b.account.id)],
         "account_number": [B_ACCOUNT],
-        "public_id": list(b.payments.values()),
+        "public_id": [*b.payments.values(), *b.plans.values()],
         "code": [code],
         "feature": ["plan", "rights", "complaint"],
         "filename": ["css/portal.css"],
+        "name": list(PAGES),
+        "reference": [B_DISPUTE],
     }
 
 
@@ -86,6 +109,7 @@ def identifiers(b: w.Borrower, code: str) -> dict[str, list[str]]:
 PUBLIC_BY_DESIGN = {
     "static": "the stylesheet is the same for everybody",
     "accounts.coming_soon": "the feature name is not B's",
+    "rights.page": "the rights pages are the same for everybody",
     # Holding B's reminder link is what the link is for: it leads to the verification form
     # (which shows only the lender's name) and nothing more until B's answers are given.
     "access.open_link": "a reminder link opens the verification form for whoever holds it",
@@ -119,7 +143,14 @@ def crawl(app, client, b, code, secrets) -> list[str]:
         "lang": "en",
         "next": f"/accounts/{b.account.id}",
         "method": "alipay",
-        "choice": "full",
+        "choice": "instalment",
+        "code": code,
+        "kind": "instalments",
+        "instalments": "3",
+        "frequency": "monthly",
+        "first_date": "2030-01-01",
+        "hardship_reason": "illness",
+        "option": "0",
         "amount": "10",
         "account_number": "TYPED-BY-A-0001",
         "date_of_birth": "20000101",
@@ -171,6 +202,9 @@ def snapshot(db, b):
         (Account, Account.borrower_id == b.borrower.id),
         (Payment, Payment.account_id == b.account.id),
         (ReminderLink, ReminderLink.account_id == b.account.id),
+        (Dispute, Dispute.borrower_id == b.borrower.id),
+        (ContactPreference, ContactPreference.borrower_id == b.borrower.id),
+        (RepaymentPlan, RepaymentPlan.account_id.in_(select(Account.id).where(Account.borrower_id == b.borrower.id))),
     ):
         for obj in db.session.execute(select(model).where(where).order_by(model.id)).scalars():
             rows.append(

@@ -17,6 +17,7 @@ import axe_playwright_python
 import pytest
 from werkzeug.serving import make_server
 
+from portal.rights.content import PAGES
 from tests.quality import world as w
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
@@ -84,14 +85,24 @@ def test_no_axe_violations_on_public_pages(chromium, live_server, db, locale):
         visit(page, f"{live_server}/r/AAAAAAAAAAAAAAAA", "unknown link", problems)
         visit(page, f"{live_server}/no/such/page", "not found", problems)
         visit(page, f"{live_server}/signed-out?reason=idle", "signed out (idle)", problems)
+        visit(page, f"{live_server}/rights?lang={locale}", "rights index", problems)
+        for name in PAGES:
+            visit(page, f"{live_server}/rights/{name}?lang={locale}", f"rights: {name}", problems)
+        visit(page, f"{live_server}/rights/complaints?region=hk", "rights: complaints (Hong Kong)", problems)
+        visit(page, f"{live_server}/genuine?lang={locale}", "genuine", problems)
     finally:
         context.close()
     assert not problems, "axe violations:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "en"])
-def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale):
-    world = w.make_borrower(accounts=2, history=3, states=("succeeded", "failed", "pending", "created"))
+def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_server, locale):
+    world = w.make_borrower(
+        accounts=4,
+        history=3,
+        states=("succeeded", "failed", "pending", "created"),
+        plan_states=("active", "pending", "completed"),
+    )
     account = world.account.id
     context = axe_context(chromium, live_server)
     page = context.new_page()
@@ -112,8 +123,53 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, locale)
         problems.extend(axe(page, "card"))
         for state in ("pending", "failed", "succeeded"):
             visit(page, f"{live_server}/payments/{world.payments[state]}", state, problems)
-        for feature in ("plan", "rights"):
+        for feature in ("rights",):
             visit(page, f"{live_server}/coming-soon/{feature}", f"coming soon: {feature}", problems)
+        fresh = world.accounts[3].id
+        visit(page, f"{live_server}/accounts/{fresh}/plan", "plan: what you can manage", problems)
+        page.fill("#income", "abc")
+        page.click("main form button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "plan: what you can manage, with an error"))
+        visit(page, f"{live_server}/accounts/{fresh}/plan/options", "plan: options", problems)
+        page.click("main section.card button[type=submit]")
+        page.wait_for_selector("table.schedule")
+        problems.extend(axe(page, "plan: preview"))
+        page.click("main button[name=send]")  # no reason chosen yet: the message by the field
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "plan: preview with an error"))
+        page.check("#reason-other")
+        page.click("main button[name=send]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "plan: confirm with the code"))
+        visit(page, f"{live_server}/plans/{world.plans['active']}", "plan: agreement", problems)
+        visit(page, f"{live_server}/plans/{world.plans['pending']}", "plan: being reviewed", problems)
+        visit(page, f"{live_server}/plans/{world.plans['completed']}/certificate", "plan: certificate", problems)
+        visit(page, f"{live_server}/my-rights/dispute", "dispute form", problems)
+        page.fill("#explanation", "")
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "dispute form with error"))
+        page.fill("#explanation", "金额不对")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "dispute code step"))
+        visit(page, f"{live_server}/my-rights/documents", "documents form", problems)
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "documents form with error"))
+        visit(page, f"{live_server}/my-rights/contact", "contact preferences", problems)
+        page.select_option("#hours_from", "20:00")
+        page.select_option("#hours_until", "09:00")
+        page.click("main button[type=submit]")
+        page.wait_for_selector(".error-summary")
+        problems.extend(axe(page, "contact preferences with error"))
+        page.select_option("#hours_from", "09:00")
+        page.select_option("#hours_until", "20:00")
+        page.click("main button[type=submit]")
+        page.wait_for_selector("#code")
+        problems.extend(axe(page, "contact preferences code step"))
+        visit(page, f"{live_server}/my-rights", "your requests", problems)
         # The complaint form: each step, one with its error messages, and the status page.
         visit(page, f"{live_server}/complaint", "complaint", problems)
         page.click("main button[type=submit]")

@@ -13,6 +13,7 @@ counters are reset before each example, so every example reaches the form's own 
 from __future__ import annotations
 
 import json
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,6 +26,7 @@ from portal.extensions import db as _db
 from portal.extensions import limiter
 from portal.forms import normalise, parse_birth_date
 from portal.models import VerificationCounter
+from portal.plans import policy as policies
 from tests import payment_helpers as pay
 from tests.fuzzing import FUZZ, check, tables
 from tests.helpers import sign_in_through_link
@@ -309,3 +311,108 @@ def test_control_characters_typed_into_a_field_are_not_echoed(app, client, db):
     )
     assert response.status_code == 400
     assert 'value="ABCD"' in response.get_data(as_text=True)
+
+
+plan_date = st.one_of(field, st.dates().map(date.isoformat), st.dates().map(lambda d: d.strftime("%Y%m%d")))
+
+
+@pytest.fixture
+def planner(db):
+    made = w.make_borrower()
+    policies.set_policy(made.account.lender, policies.STANDARD, actor_type="test")
+    db.session.commit()
+    return made
+
+
+@FUZZ
+@given(
+    endpoint=st.sampled_from(["preview", "submit", "options"]),
+    kind=st.one_of(field, st.sampled_from(["instalments", "settlement", "deferral"])),
+    option=st.one_of(st.none(), field, st.integers(-5, 5).map(str)),
+    instalments=st.one_of(field, st.integers(-5, 10**6).map(str)),
+    frequency=st.one_of(field, st.sampled_from(["monthly", "weekly", "fortnightly"])),
+    first_date=plan_date,
+    amount=amount,
+    reason=st.one_of(field, st.sampled_from(["illness", "other"])),
+    note=st.one_of(field, st.text(max_size=600)),
+    income=st.one_of(field, amount),
+)
+def test_plan_forms(
+    app, client, planner, endpoint, kind, option, instalments, frequency, first_date, amount, reason, note, income
+):
+    """Any input to the plan steps: a page with the message by the field, or the code step."""
+    if not getattr(client, "signed_in", False):
+        sign_in_through_link(client, planner.account)
+        client.signed_in, client.csrf = True, None
+    fresh_limits(app)
+    url = f"/accounts/{planner.account.id}/plan/{endpoint}"
+    token = token_of(client, f"/accounts/{planner.account.id}/plan")
+    fields = {
+        "kind": kind,
+        "option": option,
+        "instalments": instalments,
+        "frequency": frequency,
+        "first_date": first_date,
+        "amount": amount,
+        "hardship_reason": reason,
+        "hardship_note": note,
+        "income": income,
+        "expenses": amount,
+        "debts": income,
+    }
+    before = tables(app)
+    response = post_form(client, url, token, fields)
+    assert response.status_code in (200, 303, 400, 429), response.status_code
+    check(app, before, response, accepted={200, 303})
+
+
+def signed_in_token(client, world, url) -> str:
+    if not getattr(client, "signed_in", False):
+        sign_in_through_link(client, world.account)
+        client.signed_in, client.csrf = True, None
+    return token_of(client, url)
+
+
+hour = st.one_of(field, st.sampled_from([f"{h:02d}:00" for h in range(24)]))
+channel = st.one_of(text, st.sampled_from(["call", "sms", "email", "letter"]))
+
+
+@FUZZ
+@given(
+    channels=st.lists(channel, max_size=5),
+    hours_from=hour,
+    hours_until=hour,
+    language=st.one_of(field, st.sampled_from(["zh_Hans", "zh_Hant", "en"])),
+    only_me=st.one_of(st.none(), text),
+    stop=st.one_of(st.none(), st.just("y")),
+)
+def test_contact_preferences_form(app, client, world, channels, hours_from, hours_until, language, only_me, stop):
+    """Refused values change nothing; accepted ones only send the confirming code (200)."""
+    token = signed_in_token(client, world, "/my-rights/contact")
+    before = tables(app)
+    fields = {
+        "channels": channels,
+        "hours_from": hours_from,
+        "hours_until": hours_until,
+        "language": language,
+        "only_me": only_me,
+        "stop_contact": stop,
+    }
+    response = post_form(client, "/my-rights/contact", token, fields)
+    assert response.status_code in (200, 400, 429)
+    check(app, before, response, accepted={200})
+
+
+@FUZZ
+@given(
+    account=st.one_of(field, st.just("<real>")),
+    reason=st.one_of(field, st.sampled_from(["not_mine", "amount_wrong", "already_paid", "identity_theft", "other"])),
+    explanation=st.one_of(field, st.text(max_size=3000)),
+)
+def test_dispute_form(app, client, world, account, reason, explanation):
+    token = signed_in_token(client, world, "/my-rights/dispute")
+    before = tables(app)
+    fields = {"account": real(account, str(world.account.id)), "reason": reason, "explanation": explanation}
+    response = post_form(client, "/my-rights/dispute", token, fields)
+    assert response.status_code in (303, 400, 429)
+    check(app, before, response, accepted={303})

@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from flask import current_app
+
 from portal.extensions import db
-from portal.models import Account, Payment
+from portal.models import Account, HardshipReason, Payment, PlanFrequency, PlanKind, RepaymentPlan
 from portal.models.types import utcnow
 from portal.payments import service
+from portal.plans import arithmetic as calc
+from portal.plans import policy as policies
+from portal.plans import service as plans
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
 from tests.helpers import make_link
 
@@ -26,6 +31,7 @@ class Borrower:
 
     accounts: list[Account]
     payments: dict[str, str] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)  # status -> a plan's public id
 
     @property
     def account(self) -> Account:
@@ -60,11 +66,47 @@ def payment(account: Account, amount: int, state: str) -> Payment:
     return made
 
 
+def plan(account: Account, state: str) -> RepaymentPlan:
+    """A repayment plan on ``account``, proposed and confirmed through the plan service:
+    "active" (agreed at once), "pending" (outside the lender's policy, being reviewed) or
+    "completed" (a settlement paid in full through the payment service)."""
+    if policies.current(account.lender_id) is None:
+        policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    first = plans.local_today(account.borrower.timezone) + timedelta(days=3)
+    if state == "completed":  # a settlement, paid in full: the certificate
+        proposal = calc.Proposal(PlanKind.SETTLEMENT, first)
+    else:
+        count = {"active": 4, "pending": 40}[state]
+        proposal = calc.Proposal(PlanKind.INSTALMENTS, first, count, PlanFrequency.MONTHLY)
+    with current_app.test_request_context():
+        made, _ = plans.draft(
+            account.id,
+            proposal,
+            hardship_reason=HardshipReason.ILLNESS,
+            hardship_note=None,
+            affordability=None,
+            locale="zh_Hans",
+        )
+        made = plans.confirm(made, actor_id=account.borrower_id)
+    if state == "completed":
+        payment(account, made.total_minor, "succeeded")
+        db.session.refresh(made)
+    db.session.flush()
+    return made
+
+
 def make_borrower(
-    *, name: str = "王芳", lender=None, accounts: int = 1, history: int = 0, states: tuple[str, ...] = ()
+    *,
+    name: str = "王芳",
+    lender=None,
+    accounts: int = 1,
+    history: int = 0,
+    states: tuple[str, ...] = (),
+    plan_states: tuple[str, ...] = (),
 ) -> Borrower:
     """A borrower with ``accounts`` accounts; ``history`` finished payments on the first one
-    (alternately paid and declined), then one payment in each of ``states``."""
+    (alternately paid and declined), then one payment in each of ``states``; then one plan in
+    each of ``plan_states``, the first on the first account, the next on the second, and so on."""
     lender = lender or LenderFactory()
     person = BorrowerFactory(lender=lender, name=name)
     made = [
@@ -79,6 +121,8 @@ def make_borrower(
     world = Borrower(made)
     for state in states:
         world.payments[state] = payment(first, 5_000, state).public_id
+    for account, state in zip(made, plan_states, strict=False):
+        world.plans[state] = plan(account, state).public_id
     db.session.commit()
     return world
 

@@ -1,7 +1,7 @@
 """complaints: drafts kept between steps, filed complaints with deadlines, replies and internal notes
 
 Revision ID: 0014c0a1b2d3
-Revises: 0010a7c3e5f1
+Revises: 7b3e5c1a9d20
 Create Date: 2026-11-29 21:33:50.730737
 
 """
@@ -13,7 +13,7 @@ import portal.models.types
 
 # revision identifiers, used by Alembic.
 revision = "0014c0a1b2d3"
-down_revision = "0010a7c3e5f1"
+down_revision = "7b3e5c1a9d20"
 branch_labels = None
 depends_on = None
 

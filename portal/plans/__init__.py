@@ -1,0 +1,1 @@
+"""Repayment plans: policy, arithmetic, the borrower flow and the review commands."""
