@@ -17,7 +17,7 @@ from sqlalchemy import select
 from portal.database import command_transaction
 from portal.extensions import db
 from portal.i18n import LOCALES
-from portal.models import LINK_LIFETIME_DAYS, ApiScope
+from portal.models import LINK_LIFETIME_DAYS, ApiScope, Resolution
 
 
 def _create_app(*_args):
@@ -551,6 +551,206 @@ def i18n_compile() -> None:
     click.echo("Catalogs compiled.")
 
 
+@click.group("complaints")
+def complaints_group() -> None:
+    """Complaints about improper collection (compliance staff, until the staff console)."""
+
+
+def _complaint(reference: str):
+    from portal.complaints import service
+
+    found = service.find(reference)
+    if found is None:
+        raise click.ClickException(f"no complaint {reference!r}")
+    return found
+
+
+def _handling(action):
+    """Run a handling step; a step that does not fit the complaint's state is a clear error."""
+    from portal.complaints.service import HandlingError
+
+    try:
+        action()
+    except HandlingError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _staff(by: str | None) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+@complaints_group.command("pending")
+@with_appcontext
+def complaints_pending() -> None:
+    """Open complaints, urgent first, then by the nearest deadline (times in UTC)."""
+    from portal.complaints import service
+
+    rows = service.pending()
+    for c in rows:
+        due, what = (
+            (c.acknowledge_due_at, "acknowledge") if c.acknowledged_at is None else (c.decision_due_at, "decide")
+        )
+        flag = "URGENT " if c.urgent else ""
+        click.echo(f"{c.reference}  {flag}{c.status}  {what} by {due:%Y-%m-%d %H:%M}  {','.join(c.categories)}")
+    click.echo(f"{len(rows)} open complaint(s).")
+
+
+@complaints_group.command("show")
+@click.argument("reference")
+@with_appcontext
+def complaints_show(reference: str) -> None:
+    """Everything about one complaint: details, files (with SHA-256), messages and notes."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    click.echo(f"{c.reference}  {c.status}{'  URGENT' if c.urgent else ''}  filed {c.filed_at:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"  by {c.role}: {c.complainant_name} {c.complainant_phone_e164} (answer by {c.answer_by})")
+    click.echo(f"  categories: {', '.join(c.categories)}{' (' + c.category_other + ')' if c.category_other else ''}")
+    click.echo(f"  channel {c.channel}; collector {c.collector_name or '-'}; agency {c.collector_agency or '-'}")
+    click.echo(f"  number {c.caller_number or '-'}; incident {c.incident_at or '-'} ({c.incident_timezone})")
+    click.echo(
+        f"  acknowledge by {c.acknowledge_due_at:%Y-%m-%d %H:%M}, decide by {c.decision_due_at:%Y-%m-%d %H:%M} UTC"
+    )
+    click.echo(f"  wants: {', '.join(c.desired_outcomes)}")
+    click.echo("  " + c.description.replace("\n", "\n  "))
+    for file in service.files_of(c):
+        click.echo(f"  file {file.original_filename} {file.content_type} {file.size} B sha256 {file.sha256}")
+    for m in service.messages(c):
+        kind = "note" if m.internal else "reply"
+        click.echo(f"  [{kind} {m.created_at:%Y-%m-%d %H:%M} {m.author}] {m.body}")
+
+
+@complaints_group.command("ack")
+@click.argument("reference")
+@click.option("--message", help="A message to the complainant (shown on the status page).")
+@click.option("--by", "by_whom", help="Who handles it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_ack(reference: str, message: str | None, by_whom: str | None) -> None:
+    """Acknowledge a received complaint."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.acknowledge(c, staff=_staff(by_whom), message=message))
+    click.echo(f"{c.reference}: acknowledged.")
+
+
+@complaints_group.command("investigate")
+@click.argument("reference")
+@click.option("--by", "by_whom", help="Who handles it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_investigate(reference: str, by_whom: str | None) -> None:
+    """Mark a complaint as being investigated."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.investigate(c, staff=_staff(by_whom)))
+    click.echo(f"{c.reference}: investigating.")
+
+
+@complaints_group.command("escalate")
+@click.argument("reference")
+@click.option("--reason", required=True, help="Why more time is needed (the complainant sees it).")
+@click.option("--days", type=int, required=True, help="Business days added to the decision deadline.")
+@click.option("--by", "by_whom", help="Who handles it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_escalate(reference: str, reason: str, days: int, by_whom: str | None) -> None:
+    """Extend the decision deadline of a complex case, once, with a reason."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.extend(c, staff=_staff(by_whom), reason=reason, business_days_more=days))
+    click.echo(f"{c.reference}: extended; decide by {c.decision_due_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@complaints_group.command("answer")
+@click.argument("reference")
+@click.option("--message", required=True, help="The reply (or note) text.")
+@click.option("--internal", is_flag=True, help="An internal note: never shown to the complainant.")
+@click.option("--by", "by_whom", help="Who writes it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_answer(reference: str, message: str, internal: bool, by_whom: str | None) -> None:
+    """Write to the complainant (shown on the status page), or add an internal note."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.reply(c, staff=_staff(by_whom), body=message, internal=internal))
+    click.echo(f"{c.reference}: {'note' if internal else 'reply'} added.")
+
+
+@complaints_group.command("resolve")
+@click.argument("reference")
+@click.option("--outcome", type=click.Choice([r.value for r in Resolution]), required=True)
+@click.option("--message", required=True, help="The decision as the complainant reads it.")
+@click.option("--remedy", help="What will be done (apology, refund, records corrected...).")
+@click.option("--by", "by_whom", help="Who decides (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_resolve(reference: str, outcome: str, message: str, remedy: str | None, by_whom: str | None) -> None:
+    """Decide a complaint; a pause of contact it caused is lifted."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(
+        lambda: service.resolve(c, staff=_staff(by_whom), resolution=Resolution(outcome), answer=message, remedy=remedy)
+    )
+    click.echo(f"{c.reference}: resolved ({outcome}).")
+
+
+@complaints_group.command("reopen")
+@click.argument("reference")
+@click.option("--reason", required=True, help="What the complainant's appeal says (audited).")
+@click.option("--by", "by_whom", help="Who reopens it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_reopen(reference: str, reason: str, by_whom: str | None) -> None:
+    """Reopen a decided complaint on appeal (within the appeal window); a new deadline starts."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.reopen(c, staff=_staff(by_whom), reason=reason))
+    click.echo(f"{c.reference}: reopened; decide by {c.decision_due_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@complaints_group.command("pack")
+@click.argument("reference")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.option("--lang", type=click.Choice(LOCALES), default="zh_Hans", show_default=True)
+@with_appcontext
+def complaints_pack(reference: str, output: str, lang: str) -> None:
+    """Write the evidence pack for escalation: a printable page and the original files (ZIP)."""
+    from portal.complaints import pack
+    from portal.evidence.service import EvidenceCorrupted
+
+    c = _complaint(reference)
+    try:
+        data = pack.build(c, locale=lang)
+    except EvidenceCorrupted as exc:
+        raise click.ClickException(f"not written: {exc}") from exc
+    with open(output, "wb") as f:
+        f.write(data)
+    click.echo(f"{c.reference}: evidence pack written to {output} ({len(data)} bytes).")
+
+
+@complaints_group.command("close")
+@click.argument("reference")
+@click.option("--by", "by_whom", help="Who closes it (default: the shell user).")
+@with_appcontext
+@transactional
+def complaints_close(reference: str, by_whom: str | None) -> None:
+    """Close a resolved complaint."""
+    from portal.complaints import service
+
+    c = _complaint(reference)
+    _handling(lambda: service.close(c, staff=_staff(by_whom)))
+    click.echo(f"{c.reference}: closed.")
+
+
 @click.group("disputes")
 def disputes_group() -> None:
     """Disputes raised by borrowers (staff answer here until the staff console has a screen)."""
@@ -632,5 +832,6 @@ def register(app) -> None:
         calendar_group,
         disputes_group,
         i18n_group,
+        complaints_group,
     ):
         app.cli.add_command(command)

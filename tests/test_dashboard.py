@@ -38,12 +38,12 @@ def test_dashboard_shows_every_figure_the_borrower_needs(client, db):
     assert "400-820-1234" in text and "08:30" in text and "20:00" in text
     links = {a["href"] for a in page.soup.select("ul.actions a")}
     # "Your rights" leads to the rights centre (mainland China content for this CN lender).
-    assert links == {f"/accounts/{account.id}/plan", "/rights", "/coming-soon/complaint"}
+    assert links == {f"/accounts/{account.id}/plan", "/rights", "/complaint"}
     assert page.soup.find("a", href=f"/accounts/{account.id}/pay")
     assert page.soup.find("a", href=f"/accounts/{account.id}")
 
 
-@pytest.mark.parametrize("feature", ["rights", "complaint"])
+@pytest.mark.parametrize("feature", ["rights"])
 def test_next_steps_lead_to_a_page_that_says_it_is_coming(client, db, feature):
     account = AccountFactory()
     sign_in_through_link(client, account)

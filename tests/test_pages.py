@@ -18,6 +18,8 @@ PUBLIC = [
     "/rights",
     "/rights/collectors",
     "/genuine",
+    "/complaint",
+    "/complaint/status",
 ]
 SIGNED_IN = [
     "/dashboard",
@@ -29,7 +31,7 @@ SIGNED_IN = [
     "/my-rights/dispute",
     "/my-rights/documents",
     "/my-rights/contact",
-] + [f"/coming-soon/{f}" for f in ("rights", "complaint")]
+] + [f"/coming-soon/{f}" for f in ("rights",)]
 
 
 def rule_urls(app):
@@ -55,6 +57,21 @@ def test_the_crawl_covers_every_route(app):
         "/payments/<public_id>/card",
         "/payments/<public_id>/wallet",
         "/stripe/webhook",
+        # the complaint form, step by step: tests/test_complaints.py
+        "/complaint",
+        "/complaint/start",
+        "/complaint/about",
+        "/complaint/what",
+        "/complaint/when",
+        "/complaint/details",
+        "/complaint/outcome",
+        "/complaint/review",
+        "/complaint/confirm",
+        "/complaint/receipt",
+        "/complaint/status",
+        "/complaint/status/code",
+        "/complaint/status/mine",
+        "/complaint/status/view",
         # JSON API: tests/api/ and the schemathesis run
         "/api/v1/accounts/<path:account_number>",
         "/api/v1/accounts:batch",

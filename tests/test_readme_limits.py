@@ -62,6 +62,18 @@ def test_session_lifetime():
     assert f"a lifetime of at most {int(ABSOLUTE_LIFETIME.total_seconds() // 3600)} hours" in text
 
 
+def test_complaint_deadlines():
+    from portal.complaints import service as complaints
+    from portal.jurisdiction import Jurisdiction
+
+    text = " ".join(section("Complaints").split())
+    assert f"kept {complaints.DRAFT_LIFETIME.days} days" in text
+    assert f"acknowledgement within {complaints.ACKNOWLEDGE_BUSINESS_DAYS} business day" in text
+    assert f"within {int(complaints.URGENT_ACKNOWLEDGE.total_seconds() // 3600)} hours for urgent" in text
+    assert f"a decision within {complaints.DECISION_BUSINESS_DAYS[Jurisdiction.CN]} business days" in text
+    assert f"an appeal within {complaints.APPEAL_WINDOW.days} days of the decision" in text
+
+
 def test_rights_centre_figures():
     from portal.rights import content, service
     from portal.security import PUBLIC_MAX_AGE

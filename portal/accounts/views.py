@@ -24,7 +24,6 @@ STATUS_LABELS = {
 }
 FEATURE_TITLES = {
     "rights": _l("Your rights"),
-    "complaint": _l("Report improper collection"),
 }
 
 

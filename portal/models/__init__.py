@@ -3,6 +3,18 @@
 from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
+from portal.models.complaint import (
+    AnswerBy,
+    ComplainantRole,
+    Complaint,
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintDraft,
+    ComplaintMessage,
+    ComplaintStatus,
+    DesiredOutcome,
+    Resolution,
+)
 from portal.models.contact import ContactPause, PauseReason
 from portal.models.evidence import EvidenceBlob, EvidenceFile, EvidenceOwner
 from portal.models.integration import (
@@ -43,6 +55,16 @@ from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "AnswerBy",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintChannel",
+    "ComplaintDraft",
+    "ComplaintMessage",
+    "ComplaintStatus",
+    "ComplainantRole",
+    "DesiredOutcome",
+    "Resolution",
     "ContactChannel",
     "ContactPreference",
     "Dispute",

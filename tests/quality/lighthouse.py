@@ -47,7 +47,7 @@ PAGES = {
     "plan": ("/accounts/{account_id}/plan", True),
     "plan-options": ("/accounts/{account_id}/plan/options", True),
     "rights": ("/coming-soon/rights", True),
-    "complaint": ("/coming-soon/complaint", True),
+    "complaint": ("/complaint", False),
     "signed-out": ("/signed-out", False),
 }
 

@@ -157,7 +157,7 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, st
         measure("payment pending", f"{live_server}/payments/{world.payments['pending']}")
         measure("payment failed", f"{live_server}/payments/{world.payments['failed']}")
         measure("receipt", f"{live_server}/payments/{world.payments['succeeded']}")
-        for feature in ("rights", "complaint"):
+        for feature in ("rights",):
             measure(f"coming soon: {feature}", f"{live_server}/coming-soon/{feature}")
         fresh = world.accounts[5].id
         measure("plan: what you can manage", f"{live_server}/accounts/{fresh}/plan")
@@ -174,6 +174,12 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, st
         measure("documents form", f"{live_server}/my-rights/documents")
         measure("contact preferences", f"{live_server}/my-rights/contact")
         measure("your requests", f"{live_server}/my-rights")
+        measure("complaint", f"{live_server}/complaint")
+        with page.expect_navigation(url=f"{live_server}/complaint/what"):
+            page.click("main button[type=submit]")
+        for step in ("what", "when", "details", "outcome"):
+            measure(f"complaint: {step}", f"{live_server}/complaint/{step}")
+        measure("complaint status", f"{live_server}/complaint/status")
         with page.expect_navigation(url=f"{live_server}/signed-out"):
             page.click("header button[type=submit]")  # sign out
         measure("signed out", f"{live_server}/signed-out")

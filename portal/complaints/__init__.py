@@ -1,0 +1,1 @@
+"""Complaints about improper collection: filing in steps, deadlines, handling."""
