@@ -3,6 +3,13 @@
 from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
+from portal.models.collection import (
+    CollectionChannel,
+    CollectionContact,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+)
 from portal.models.contact import ContactPause, PauseReason
 from portal.models.evidence import EvidenceBlob, EvidenceFile, EvidenceOwner
 from portal.models.integration import (
@@ -43,6 +50,11 @@ from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
+    "CollectionChannel",
+    "CollectionContact",
+    "ContactDirection",
+    "ContactOutcome",
+    "ContactParty",
     "ContactChannel",
     "ContactPreference",
     "Dispute",
