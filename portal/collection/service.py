@@ -271,8 +271,8 @@ def context_for(account: Account, lender: Lender) -> Context:
             CollectionContact.party != ContactParty.BORROWER,
         )
     ).scalars():
-        fact = _fact(f)
-        refusals[person(fact)] = min(refusals.get(person(fact), fact.key), fact.key)
+        known = fact(f)
+        refusals[person(known)] = min(refusals.get(person(known), known.key), known.key)
     preferences = None
     if prefs_row is not None:
         preferences = Preferences(
@@ -285,7 +285,7 @@ def context_for(account: Account, lender: Lender) -> Context:
     return Context(lender.jurisdiction, borrower.timezone, pauses, preferences, refusals)
 
 
-def _fact(c: CollectionContact) -> Fact:
+def fact(c: CollectionContact) -> Fact:
     return Fact(
         c.contact_id, c.occurred_at, str(c.channel), str(c.direction), str(c.outcome), str(c.party), c.phone_number
     )
@@ -309,7 +309,7 @@ def reevaluate(
     if not to_end:
         query = query.where(CollectionContact.occurred_at <= last + LOOK_BACK)
     window = list(db.session.execute(query).scalars())
-    results = evaluate([_fact(c) for c in window], context_for(account, lender))
+    results = evaluate([fact(c) for c in window], context_for(account, lender))
     now = utcnow()
     for contact in window:
         # Only contacts whose whole look-back lies inside the window are decided here.
