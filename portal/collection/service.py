@@ -241,48 +241,62 @@ def record(lender: Lender, reports: list[Report], *, actor_type: str, actor_id: 
         touched.setdefault(report.account_number, []).append(report.occurred_at)
         if report.outcome == ContactOutcome.REFUSED and report.party != ContactParty.BORROWER:
             to_end.add(report.account_number)  # a refusal counts for every later contact
-    for number, moments in touched.items():
-        reevaluate(
-            accounts[number],
-            lender,
-            min(moments),
-            max(moments),
-            to_end=number in to_end,
-            actor_type=actor_type,
-            actor_id=actor_id,
-        )
+    reevaluate_many(
+        lender,
+        {
+            accounts[number].id: (accounts[number], min(moments), max(moments), number in to_end)
+            for number, moments in touched.items()
+        },
+        actor_type=actor_type,
+        actor_id=actor_id,
+    )
     return Outcome([existing[r.contact_id] for r in reports], len(new), len(reports) - len(new), [])
 
 
 def context_for(account: Account, lender: Lender) -> Context:
-    borrower = db.session.get_one(Borrower, account.borrower_id)
-    prefs_row = db.session.execute(
-        select(ContactPreference).where(ContactPreference.borrower_id == account.borrower_id)
-    ).scalar_one_or_none()
-    pauses = tuple(
-        Pause(str(p.reason), p.started_at, p.ended_at)
-        for p in db.session.execute(select(ContactPause).where(ContactPause.account_id == account.id)).scalars()
-    )
-    refusals: dict = {}
-    for f in db.session.execute(
+    return contexts_for([account], lender)[account.id]
+
+
+def contexts_for(accounts: list[Account], lender: Lender) -> dict[int, Context]:
+    """What the rules need to know about each account besides its contacts: the borrower's time
+    zone and preferences, the pauses, and who refused contact. Four queries, however many accounts."""
+    ids = [a.id for a in accounts]
+    borrower_ids = sorted({a.borrower_id for a in accounts})
+    zones = dict(db.session.execute(select(Borrower.id, Borrower.timezone).where(Borrower.id.in_(borrower_ids))).all())
+    preferences: dict[int, Preferences] = {}
+    for chosen in db.session.execute(
+        select(ContactPreference).where(ContactPreference.borrower_id.in_(borrower_ids))
+    ).scalars():
+        preferences[chosen.borrower_id] = Preferences(
+            frozenset(c for c in chosen.channels.split(",") if c),
+            chosen.hours_from,
+            chosen.hours_until,
+            chosen.only_me,
+            chosen.updated_at,
+        )
+    pauses: dict[int, list[Pause]] = {}
+    for p in db.session.execute(select(ContactPause).where(ContactPause.account_id.in_(ids))).scalars():
+        pauses.setdefault(p.account_id, []).append(Pause(str(p.reason), p.started_at, p.ended_at))
+    refusals: dict[int, dict] = {}
+    for row in db.session.execute(
         select(CollectionContact).where(
-            CollectionContact.account_id == account.id,
+            CollectionContact.account_id.in_(ids),
             CollectionContact.outcome == ContactOutcome.REFUSED,
             CollectionContact.party != ContactParty.BORROWER,
         )
     ).scalars():
-        known = fact(f)
-        refusals[person(known)] = min(refusals.get(person(known), known.key), known.key)
-    preferences = None
-    if prefs_row is not None:
-        preferences = Preferences(
-            frozenset(c for c in prefs_row.channels.split(",") if c),
-            prefs_row.hours_from,
-            prefs_row.hours_until,
-            prefs_row.only_me,
-            prefs_row.updated_at,
+        known, mine = fact(row), refusals.setdefault(row.account_id, {})
+        mine[person(known)] = min(mine.get(person(known), known.key), known.key)
+    return {
+        a.id: Context(
+            lender.jurisdiction,
+            zones[a.borrower_id],
+            tuple(pauses.get(a.id, ())),
+            preferences.get(a.borrower_id),
+            refusals.get(a.id, {}),
         )
-    return Context(lender.jurisdiction, borrower.timezone, pauses, preferences, refusals)
+        for a in accounts
+    }
 
 
 def fact(c: CollectionContact) -> Fact:
@@ -303,48 +317,79 @@ def reevaluate(
 ) -> None:
     """Evaluate every contact whose rules can see a contact between first and last (and every
     later one when ``to_end``)."""
+    reevaluate_many(lender, {account.id: (account, first, last, to_end)}, actor_type=actor_type, actor_id=actor_id)
+
+
+def reevaluate_many(
+    lender: Lender,
+    spans: dict[int, tuple[Account, datetime, datetime, bool]],
+    *,
+    actor_type: str,
+    actor_id: object = None,
+) -> None:
+    """``reevaluate`` for many accounts at once: one query loads every window (the range that
+    covers them all, cut per account here), four more load what the rules need."""
+    if not spans:
+        return
+    lowest = min(first for _, first, _, _ in spans.values()) - LOOK_BACK
     query = select(CollectionContact).where(
-        CollectionContact.account_id == account.id, CollectionContact.occurred_at >= first - LOOK_BACK
+        CollectionContact.account_id.in_(sorted(spans)), CollectionContact.occurred_at >= lowest
     )
-    if not to_end:
-        query = query.where(CollectionContact.occurred_at <= last + LOOK_BACK)
-    window = list(db.session.execute(query).scalars())
-    results = evaluate([fact(c) for c in window], context_for(account, lender))
+    if not any(to_end for *_, to_end in spans.values()):
+        query = query.where(CollectionContact.occurred_at <= max(last for _, _, last, _ in spans.values()) + LOOK_BACK)
+    windows: dict[int, list[CollectionContact]] = {}
+    for row in db.session.execute(query).scalars():
+        _, first, last, to_end = spans[row.account_id]
+        if first - LOOK_BACK <= row.occurred_at and (to_end or row.occurred_at <= last + LOOK_BACK):
+            windows.setdefault(row.account_id, []).append(row)
+    contexts = contexts_for([account for account, *_ in spans.values()], lender)
     now = utcnow()
-    for contact in window:
-        # Only contacts whose whole look-back lies inside the window are decided here.
-        if contact.occurred_at < first - timedelta(days=1):
-            continue
-        breaches = results[contact.contact_id]
-        if breaches == list(contact.breaches or []):
-            continue
-        for rule in (r for r in breaches if r not in (contact.breaches or [])):
-            audit.record(
-                "contact.breach_detected",
-                actor_type=actor_type,
-                actor_id=actor_id,
-                subject=account,
-                contact_id=contact.contact_id,
-                rule=rule,
-                agency_code=contact.agency_code,
-                agent_id=contact.agent_id,
+    for account_id, window in windows.items():
+        account, first, _, _ = spans[account_id]
+        results = evaluate([fact(c) for c in window], contexts[account_id])
+        for contact in window:
+            # Only contacts whose whole look-back lies inside the window are decided here.
+            if contact.occurred_at < first - timedelta(days=1):
+                continue
+            breaches = results[contact.contact_id]
+            if breaches == list(contact.breaches or []):
+                continue
+            _breached(
+                account, contact, [r for r in breaches if r not in (contact.breaches or [])], actor_type, actor_id
             )
-            emit(
-                "contact.breach_detected",
-                lender_id=lender.id,
-                account=account,
-                data={
-                    "contact_id": contact.contact_id,
-                    "rule": rule,
-                    "detail": RULES[rule].detail,
-                    "occurred_at": contact.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-                    "agency_code": contact.agency_code,
-                    "agent_id": contact.agent_id,
-                },
-            )
-        contact.breaches = breaches
-        contact.compliant = not breaches
-        contact.evaluated_at = now
+            contact.breaches = breaches
+            contact.compliant = not breaches
+            contact.evaluated_at = now
+
+
+def _breached(
+    account: Account, contact: CollectionContact, rules: list[str], actor_type: str, actor_id: object
+) -> None:
+    """Audit each new breach and tell the lender (``contact.breach_detected``)."""
+    for rule in rules:
+        audit.record(
+            "contact.breach_detected",
+            actor_type=actor_type,
+            actor_id=actor_id,
+            subject=account,
+            contact_id=contact.contact_id,
+            rule=rule,
+            agency_code=contact.agency_code,
+            agent_id=contact.agent_id,
+        )
+        emit(
+            "contact.breach_detected",
+            lender_id=account.lender_id,
+            account=account,
+            data={
+                "contact_id": contact.contact_id,
+                "rule": rule,
+                "detail": RULES[rule].detail,
+                "occurred_at": contact.occurred_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "agency_code": contact.agency_code,
+                "agent_id": contact.agent_id,
+            },
+        )
 
 
 def evaluation(contact: CollectionContact, account_number: str) -> dict:
