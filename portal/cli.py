@@ -208,6 +208,8 @@ def import_contacts_command(csv_file, lender_code: str) -> None:
                 contacts.Problem(f"line {lines[i]}/account_number", "is not an account of this lender")
                 for i in outcome.missing_accounts
             ]
+        except contacts.ContactRace as race:
+            raise click.ClickException("another import reported some of these contacts at this moment; retry") from race
         except contacts.ContactConflict as conflict:
             problems = [
                 contacts.Problem(f"line {lines[int(i)]}/contact_id", "was reported before with different details")

@@ -236,7 +236,10 @@ def document() -> dict:
                         "200": {"description": "Reported before with the same details", "content": _json("Contact")},
                         "201": {"description": "Recorded and evaluated", "content": _json("Contact")},
                         **WRITE_ERRORS,
-                        "409": _problem("This contact_id was reported before with other details (contact_id_reused)"),
+                        "409": _problem(
+                            "This contact_id was reported before with other details (contact_id_reused), or "
+                            "another request is reporting it at this moment (contact_in_progress: retry)"
+                        ),
                     },
                 }
             },
@@ -248,7 +251,10 @@ def document() -> dict:
                     "responses": {
                         "200": {"description": "Recorded and evaluated", "content": _json("ContactBatchResult")},
                         **WRITE_ERRORS,
-                        "409": _problem("A contact_id was reported before with other details (contact_id_reused)"),
+                        "409": _problem(
+                            "A contact_id was reported before with other details (contact_id_reused), or "
+                            "another request is reporting it at this moment (contact_in_progress: retry)"
+                        ),
                     },
                 }
             },

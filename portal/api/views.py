@@ -481,6 +481,10 @@ def _record_contacts(items: list[tuple[object, str]]) -> contacts.Outcome:
                 for i in conflict.pointers
             ],
         ) from None
+    except contacts.ContactRace:
+        raise ApiProblem(
+            409, "contact_in_progress", "Another request reported one of these contacts at this moment; retry"
+        ) from None
     if outcome.missing_accounts:
         _invalid(
             [

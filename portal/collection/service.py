@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.collection.engine import LOOK_BACK, Context, Fact, Pause, Preferences, evaluate, person, zone
@@ -95,6 +96,10 @@ class Report:
 class Problem:
     pointer: str
     detail: str
+
+
+class ContactRace(Exception):
+    """Another request stored one of these contact_ids at the same moment: retry."""
 
 
 class ContactConflict(Exception):
@@ -212,6 +217,31 @@ def record(lender: Lender, reports: list[Report], *, actor_type: str, actor_id: 
     if conflicts:
         raise ContactConflict([f"{i}" for i in conflicts])
     now = utcnow()
+    try:
+        with db.session.begin_nested():
+            _insert(lender, accounts, new, existing, now)
+    except IntegrityError as exc:
+        # The same contact_id arrived at the same moment in another request: that one won.
+        raise ContactRace() from exc
+    touched: dict[str, list[datetime]] = {}
+    to_end: set[str] = set()
+    for report, _ in new:
+        touched.setdefault(report.account_number, []).append(report.occurred_at)
+        if report.outcome == ContactOutcome.REFUSED and report.party != ContactParty.BORROWER:
+            to_end.add(report.account_number)  # a refusal counts for every later contact
+    reevaluate_many(
+        lender,
+        {
+            accounts[number].id: (accounts[number], min(moments), max(moments), number in to_end)
+            for number, moments in touched.items()
+        },
+        actor_type=actor_type,
+        actor_id=actor_id,
+    )
+    return Outcome([existing[r.contact_id] for r in reports], len(new), len(reports) - len(new), [])
+
+
+def _insert(lender: Lender, accounts: dict, new: list, existing: dict, now: datetime) -> None:
     for report, digest in new:
         contact = CollectionContact(
             lender_id=lender.id,
@@ -234,23 +264,6 @@ def record(lender: Lender, reports: list[Report], *, actor_type: str, actor_id: 
         )
         db.session.add(contact)
         existing[report.contact_id] = contact
-    db.session.flush()
-    touched: dict[str, list[datetime]] = {}
-    to_end: set[str] = set()
-    for report, _ in new:
-        touched.setdefault(report.account_number, []).append(report.occurred_at)
-        if report.outcome == ContactOutcome.REFUSED and report.party != ContactParty.BORROWER:
-            to_end.add(report.account_number)  # a refusal counts for every later contact
-    reevaluate_many(
-        lender,
-        {
-            accounts[number].id: (accounts[number], min(moments), max(moments), number in to_end)
-            for number, moments in touched.items()
-        },
-        actor_type=actor_type,
-        actor_id=actor_id,
-    )
-    return Outcome([existing[r.contact_id] for r in reports], len(new), len(reports) - len(new), [])
 
 
 def context_for(account: Account, lender: Lender) -> Context:

@@ -189,3 +189,32 @@ def test_a_contact_in_the_future_or_without_an_offset_is_refused(client, db, con
         response = client.post("/api/v1/contacts", json=contact(occurred_at=moment), headers=contacts_auth)
         assert response.status_code == 422
         assert response.json["errors"] == [{"pointer": "/occurred_at", "detail": detail}]
+
+
+def test_a_refusal_reported_late_marks_every_later_contact_with_that_person(client, db, contacts_auth, account):
+    # A colleague is called on the 1st and the 20th; later the platform reports that on
+    # 1 November at 09:00 the same colleague refused further contact.
+    colleague = {"party": "colleague", "phone_number": "13900139000", "outcome": "no_answer"}
+    for n, day in ((1, "2026-11-01T11:00:00+08:00"), (2, "2026-11-20T11:00:00+08:00")):
+        assert client.post(
+            "/api/v1/contacts", json=contact(n, occurred_at=day, **colleague), headers=contacts_auth
+        ).json["compliant"]
+    refusal = {**colleague, "outcome": "refused"}
+    late = client.post(
+        "/api/v1/contacts", json=contact(0, occurred_at="2026-11-01T09:00:00+08:00", **refusal), headers=contacts_auth
+    )
+    assert late.json["compliant"] is True  # refusing is not a breach
+    for n in (1, 2):
+        rules = [b["rule"] for b in client.get(f"/api/v1/contacts/CALL-{n}", headers=contacts_auth).json["breaches"]]
+        assert rules == ["cn.third_party"]
+
+
+def test_contact_during_a_dispute_pause_breaks_any_paused(client, db, contacts_auth, account):
+    from portal.contact import pauses
+    from portal.models import PauseReason
+
+    pauses.pause(account, PauseReason.DISPUTE, source_ref="D-TEST0001", actor_type="test")
+    response = client.post(
+        "/api/v1/contacts", json=contact(occurred_at=utcnow().isoformat(), channel="letter"), headers=contacts_auth
+    )
+    assert [b["rule"] for b in response.json["breaches"]] == ["any.paused"]
