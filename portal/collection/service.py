@@ -357,6 +357,7 @@ def reevaluate_many(
             windows.setdefault(row.account_id, []).append(row)
     contexts = contexts_for([account for account, *_ in spans.values()], lender)
     now = utcnow()
+    found: list[tuple[Account, CollectionContact, str]] = []
     for account_id, window in windows.items():
         account, first, _, _ = spans[account_id]
         results = evaluate([fact(c) for c in window], contexts[account_id])
@@ -367,29 +368,34 @@ def reevaluate_many(
             breaches = results[contact.contact_id]
             if breaches == list(contact.breaches or []):
                 continue
-            _breached(
-                account, contact, [r for r in breaches if r not in (contact.breaches or [])], actor_type, actor_id
-            )
+            found += [(account, contact, rule) for rule in breaches if rule not in (contact.breaches or [])]
             contact.breaches = breaches
             contact.compliant = not breaches
             contact.evaluated_at = now
+    _breached(found, actor_type, actor_id)
 
 
-def _breached(
-    account: Account, contact: CollectionContact, rules: list[str], actor_type: str, actor_id: object
-) -> None:
-    """Audit each new breach and tell the lender (``contact.breach_detected``)."""
-    for rule in rules:
-        audit.record(
-            "contact.breach_detected",
-            actor_type=actor_type,
-            actor_id=actor_id,
-            subject=account,
-            contact_id=contact.contact_id,
-            rule=rule,
-            agency_code=contact.agency_code,
-            agent_id=contact.agent_id,
-        )
+def _breached(found: list[tuple[Account, CollectionContact, str]], actor_type: str, actor_id: object) -> None:
+    """Audit each new breach (one INSERT for all) and tell the lender (``contact.breach_detected``)."""
+    audit.record_many(
+        "contact.breach_detected",
+        actor_type=actor_type,
+        actor_id=actor_id,
+        subject_type="account",
+        items=[
+            (
+                account.id,
+                {
+                    "contact_id": contact.contact_id,
+                    "rule": rule,
+                    "agency_code": contact.agency_code,
+                    "agent_id": contact.agent_id,
+                },
+            )
+            for account, contact, rule in found
+        ],
+    )
+    for account, contact, rule in found:
         emit(
             "contact.breach_detected",
             lender_id=account.lender_id,
