@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.access.views import bp as access_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.api.views import bp as api_bp
+    from portal.collection.views import bp as collection_bp
     from portal.complaints.views import bp as complaints_bp
     from portal.errors import init_app as init_errors
     from portal.payments.views import bp as payments_bp
@@ -65,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(plans_bp)
     app.register_blueprint(complaints_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(collection_bp)
     init_errors(app)
     # Last, so that it runs before every other after-request hook (portal/database.py).
     database.init_commit(app)

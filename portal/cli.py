@@ -166,6 +166,66 @@ def import_command(csv_file, dry_run: bool, errors_path: str | None) -> None:
     click.echo(result.summary())
 
 
+@click.command("import-contacts")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+@click.option("--lender", "lender_code", required=True, help="The lender whose collection platform made the file.")
+@with_appcontext
+@transactional
+def import_contacts_command(csv_file, lender_code: str) -> None:
+    """Import collection contacts from a CSV file (all rows or none), each evaluated against the
+    contact rules. Columns: the fields of POST /api/v1/contacts (phone_number and
+    duration_seconds may be empty)."""
+    import csv
+
+    from portal.collection import service as contacts
+    from portal.models import Lender
+
+    lender = db.session.execute(select(Lender).where(Lender.code == lender_code)).scalar_one_or_none()
+    if lender is None:
+        raise click.ClickException(f"no lender with the code {lender_code}")
+    reader = csv.DictReader(csv_file)
+    missing = [c for c in contacts.REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        raise click.ClickException(f"the file lacks the column(s) {', '.join(missing)}")
+    reports, problems, lines = [], [], []
+    for row in reader:
+        line = reader.line_num
+        item: dict[str, object] = {k: v for k, v in row.items() if k is not None and v not in (None, "")}
+        if isinstance(item.get("duration_seconds"), str):
+            text = str(item["duration_seconds"])
+            item["duration_seconds"] = int(text) if text.isdigit() else text
+        report, found = contacts.parse(item, f"line {line}", lender.jurisdiction)
+        problems += found
+        if report is not None:
+            reports.append(report)
+            lines.append(line)
+    if not problems and not reports:
+        raise click.ClickException("the file has no contacts")
+    if not problems:
+        try:
+            outcome = contacts.record(lender, reports, actor_type="cli")
+            problems = [
+                contacts.Problem(f"line {lines[i]}/account_number", "is not an account of this lender")
+                for i in outcome.missing_accounts
+            ]
+        except contacts.ContactRace as race:
+            raise click.ClickException("another import reported some of these contacts at this moment; retry") from race
+        except contacts.ContactConflict as conflict:
+            problems = [
+                contacts.Problem(f"line {lines[int(i)]}/contact_id", "was reported before with different details")
+                for i in conflict.pointers
+            ]
+    if problems:
+        for problem in problems[:PRINTED_PROBLEMS]:
+            click.echo(f"{problem.pointer}: {problem.detail}", err=True)
+        click.echo(f"Nothing imported: {len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    breaking = sum(1 for c in outcome.contacts if not c.compliant)
+    click.echo(
+        f"{outcome.created} contact(s) recorded, {outcome.replayed} already known; {breaking} break a contact rule."
+    )
+
+
 @click.group("link")
 def link_group() -> None:
     """Reminder links."""
@@ -823,6 +883,7 @@ def register(app) -> None:
         import_command,
         link_group,
         access_group,
+        import_contacts_command,
         demo_command,
         payments_group,
         api_client_group,

@@ -20,7 +20,7 @@ from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_PIPE, TOKEN_
 from markupsafe import Markup
 
 from portal import i18n
-from portal.models import AccountStatus, PaymentStatus, PlanKind, PlanStatus
+from portal.models import AccountStatus, ContactDirection, PaymentStatus, PlanKind, PlanStatus
 from portal.money import format_money
 from portal.viewer import signed_in
 
@@ -278,6 +278,7 @@ def init_app(app: Flask) -> None:
         PaymentStatus=PaymentStatus,
         PlanStatus=PlanStatus,
         PlanKind=PlanKind,
+        ContactDirection=ContactDirection,
         locale_names=i18n.LOCALE_NAMES,
         html_lang=i18n.HTML_LANG,
     )

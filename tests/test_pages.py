@@ -27,6 +27,7 @@ SIGNED_IN = [
     "/accounts/{id}/pay",
     "/accounts/{id}/plan",
     "/accounts/{id}/plan/options",
+    "/accounts/{id}/contacts",
     "/my-rights",
     "/my-rights/dispute",
     "/my-rights/documents",
@@ -99,6 +100,12 @@ def test_the_crawl_covers_every_route(app):
         "/my-rights/disputes/<reference>/confirm",
         "/my-rights/documents",
         "/my-rights/contact",
+        # collection contacts: the API in tests/api/test_contacts_api.py, the history here and
+        # in tests/test_contact_history.py
+        "/api/v1/contacts",
+        "/api/v1/contacts:batch",
+        "/api/v1/contacts/<path:contact_id>",
+        "/accounts/<int:account_id>/contacts",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from portal.api.idempotency import IDEMPOTENCY_KEEP
-from portal.api.limits import MAX_BATCH, MAX_BODY, RATE_LIMIT_PER_MINUTE
+from portal.api.limits import MAX_BATCH, MAX_BODY, MAX_CONTACT_BATCH, RATE_LIMIT_PER_MINUTE
+from portal.collection.rules import RULES
 from portal.errors import DATABASE_RETRY_AFTER
 from portal.i18n import LOCALES
-from portal.models import LINK_LIFETIME_DAYS, ApiScope, LinkChannel
+from portal.models import (
+    LINK_LIFETIME_DAYS,
+    ApiScope,
+    CollectionChannel,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+    LinkChannel,
+)
 from portal.outbox.events import CATALOGUE, FEED_DEFAULT_LIMIT, FEED_LIMIT
 
 AMOUNT = {
@@ -55,6 +64,55 @@ REQUIRED = [
     "due_date",
     "days_past_due",
 ]
+
+CONTACT_FIELDS = {
+    "contact_id": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "description": "Your platform's id of the contact; the same id with the same details replays, "
+        "with other details is a 409.",
+    },
+    "account_number": {"type": "string", "minLength": 1, "maxLength": 64},
+    "occurred_at": {"type": "string", "format": "date-time", "examples": ["2026-11-25T21:30:00+08:00"]},
+    "channel": {"type": "string", "enum": list(CollectionChannel)},
+    "direction": {"type": "string", "enum": list(ContactDirection)},
+    "outcome": {"type": "string", "enum": list(ContactOutcome)},
+    "party": {"type": "string", "enum": list(ContactParty)},
+    "phone_number": {"type": "string", "examples": ["+8613800138001"], "description": "Normalised to E.164."},
+    "agent_id": {"type": "string", "minLength": 1, "maxLength": 64},
+    "agency_code": {"type": "string", "minLength": 1, "maxLength": 64},
+    "duration_seconds": {"type": "integer", "minimum": 0, "maximum": 86400},
+}
+CONTACT_REQUIRED = [
+    "contact_id",
+    "account_number",
+    "occurred_at",
+    "channel",
+    "direction",
+    "outcome",
+    "party",
+    "agent_id",
+    "agency_code",
+]
+CONTACT_EVALUATION = {
+    "type": "object",
+    "required": ["contact_id", "account_number", "occurred_at", "compliant", "breaches"],
+    "properties": {
+        "contact_id": {"type": "string"},
+        "account_number": {"type": "string"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "compliant": {"type": "boolean"},
+        "breaches": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rule", "detail"],
+                "properties": {"rule": {"type": "string", "enum": list(RULES)}, "detail": {"type": "string"}},
+            },
+        },
+    },
+}
 
 PROBLEM = {
     "type": "object",
@@ -169,6 +227,51 @@ def document() -> dict:
                     "responses": {"200": {"description": "Applied", "content": _json("BatchResult")}, **WRITE_ERRORS},
                 }
             },
+            "/contacts": {
+                "post": {
+                    "operationId": "postContact",
+                    "summary": "Report one collection contact; the answer is its evaluation against the rules",
+                    "requestBody": {"required": True, "content": _json("ContactInput")},
+                    "responses": {
+                        "200": {"description": "Reported before with the same details", "content": _json("Contact")},
+                        "201": {"description": "Recorded and evaluated", "content": _json("Contact")},
+                        **WRITE_ERRORS,
+                        "409": _problem(
+                            "This contact_id was reported before with other details (contact_id_reused), or "
+                            "another request is reporting it at this moment (contact_in_progress: retry)"
+                        ),
+                    },
+                }
+            },
+            "/contacts:batch": {
+                "post": {
+                    "operationId": "batchContacts",
+                    "summary": f"Report up to {MAX_CONTACT_BATCH:,} collection contacts, all or none",
+                    "requestBody": {"required": True, "content": _json("ContactBatch")},
+                    "responses": {
+                        "200": {"description": "Recorded and evaluated", "content": _json("ContactBatchResult")},
+                        **WRITE_ERRORS,
+                        "409": _problem(
+                            "A contact_id was reported before with other details (contact_id_reused), or "
+                            "another request is reporting it at this moment (contact_in_progress: retry)"
+                        ),
+                    },
+                }
+            },
+            "/contacts/{contact_id}": {
+                "get": {
+                    "operationId": "getContact",
+                    "summary": "A reported contact's current evaluation (contacts reported later can change it)",
+                    "parameters": [
+                        {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {"description": "The evaluation", "content": _json("Contact")},
+                        **COMMON_ERRORS,
+                        "404": _problem("No such contact at your lender"),
+                    },
+                }
+            },
             "/reminder-links": {
                 "post": {
                     "operationId": "createReminderLink",
@@ -281,6 +384,34 @@ def document() -> dict:
                                 "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
                             },
                         },
+                    },
+                },
+                "ContactInput": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": CONTACT_REQUIRED,
+                    "properties": CONTACT_FIELDS,
+                },
+                "ContactBatch": {
+                    "type": "object",
+                    "required": ["contacts"],
+                    "properties": {
+                        "contacts": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_CONTACT_BATCH,
+                            "items": {"$ref": "#/components/schemas/ContactInput"},
+                        }
+                    },
+                },
+                "Contact": CONTACT_EVALUATION,
+                "ContactBatchResult": {
+                    "type": "object",
+                    "required": ["created", "replayed", "contacts"],
+                    "properties": {
+                        "created": {"type": "integer"},
+                        "replayed": {"type": "integer"},
+                        "contacts": {"type": "array", "items": {"$ref": "#/components/schemas/Contact"}},
                     },
                 },
                 "ReminderLinkInput": {

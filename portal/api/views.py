@@ -14,9 +14,10 @@ from portal import audit
 from portal.access.service import create_link, hash_code, link_url, look_up_link, revoke_link
 from portal.api import idempotency
 from portal.api.clients import client_for_token
-from portal.api.limits import MAX_BATCH, MAX_BODY, MAX_JSON_DEPTH, RATE_LIMIT_PER_MINUTE
+from portal.api.limits import MAX_BATCH, MAX_BODY, MAX_CONTACT_BATCH, MAX_JSON_DEPTH, RATE_LIMIT_PER_MINUTE
 from portal.api.openapi import document
 from portal.api.problems import ApiProblem, for_status, problem_response
+from portal.collection import service as contacts
 from portal.database import abandon_request
 from portal.extensions import csrf, db, limiter
 from portal.i18n import LOCALES
@@ -455,6 +456,81 @@ def list_events():
         events=[{**e.payload, "cursor": e.event_id} for e in events],
         next_cursor=events[-1].event_id if events else after,
     )
+
+
+def _record_contacts(items: list[tuple[object, str]]) -> contacts.Outcome:
+    """Check and store reported contacts, all or none; every problem with its pointer."""
+    lender = g.api_client.lender
+    reports, errors = [], []
+    for item, pointer in items:
+        report, problems = contacts.parse(item, pointer, lender.jurisdiction)
+        errors += [{"pointer": p.pointer, "detail": p.detail} for p in problems]
+        if report is not None:
+            reports.append(report)
+    if errors:
+        _invalid(errors)
+    try:
+        outcome = contacts.record(lender, reports, actor_type="api", actor_id=g.api_client_id)
+    except contacts.ContactConflict as conflict:
+        raise ApiProblem(
+            409,
+            "contact_id_reused",
+            "A contact with this contact_id was reported with different details; nothing was changed",
+            errors=[
+                {"pointer": f"{items[int(i)][1]}/contact_id", "detail": "was reported before with different details"}
+                for i in conflict.pointers
+            ],
+        ) from None
+    except contacts.ContactRace:
+        raise ApiProblem(
+            409, "contact_in_progress", "Another request reported one of these contacts at this moment; retry"
+        ) from None
+    if outcome.missing_accounts:
+        _invalid(
+            [
+                {"pointer": f"{items[i][1]}/account_number", "detail": "is not an account of your lender"}
+                for i in outcome.missing_accounts
+            ]
+        )
+    return outcome
+
+
+@bp.post("/contacts")
+@requires(ApiScope.CONTACTS_WRITE)
+def post_contact():
+    body = _json_body()
+    outcome = _record_contacts([(body, "")])
+    contact = outcome.contacts[0]
+    response = jsonify(contacts.evaluation(contact, body["account_number"].strip()))
+    response.status_code = 201 if outcome.created else 200
+    return response
+
+
+@bp.post("/contacts:batch")
+@requires(ApiScope.CONTACTS_WRITE)
+def batch_contacts():
+    body = _json_body()
+    items = body.get("contacts")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_CONTACT_BATCH:
+        _invalid([{"pointer": "/contacts", "detail": f"must be a list of 1 to {MAX_CONTACT_BATCH} contacts"}])
+    outcome = _record_contacts([(item, f"/contacts/{index}") for index, item in enumerate(items)])
+    return jsonify(
+        created=outcome.created,
+        replayed=outcome.replayed,
+        contacts=[
+            contacts.evaluation(c, item["account_number"].strip())
+            for c, item in zip(outcome.contacts, items, strict=True)
+        ],
+    )
+
+
+@bp.get("/contacts/<path:contact_id>")
+@requires(ApiScope.CONTACTS_WRITE)
+def get_contact(contact_id: str):
+    found = contacts.find(g.api_client.lender_id, contact_id)
+    if found is None:
+        raise ApiProblem(404, "contact_not_found", "No contact with this contact_id at your lender")
+    return jsonify(contacts.evaluation(*found))
 
 
 @bp.get("/openapi.json")

@@ -3,6 +3,13 @@
 from portal.models.account import Account, AccountAdjustment, AccountStatus
 from portal.models.audit import AuditEvent
 from portal.models.borrower import Borrower
+from portal.models.collection import (
+    CollectionChannel,
+    CollectionContact,
+    ContactDirection,
+    ContactOutcome,
+    ContactParty,
+)
 from portal.models.complaint import (
     AnswerBy,
     ComplainantRole,
@@ -65,6 +72,11 @@ __all__ = [
     "ComplainantRole",
     "DesiredOutcome",
     "Resolution",
+    "CollectionChannel",
+    "CollectionContact",
+    "ContactDirection",
+    "ContactOutcome",
+    "ContactParty",
     "ContactChannel",
     "ContactPreference",
     "Dispute",

@@ -14,6 +14,7 @@ class ApiScope(enum.StrEnum):
     ACCOUNTS_WRITE = "accounts:write"
     LINKS_WRITE = "links:write"
     EVENTS_READ = "events:read"
+    CONTACTS_WRITE = "contacts:write"
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -40,6 +40,7 @@ CATALOGUE = {
     "document.requested": "The borrower asked for a document (e.g. a settlement certificate).",
     "contact_preferences.changed": "The borrower changed how and when they may be contacted.",
     "contact.pause_requested": "Collection contact must pause (urgent complaint or dispute).",
+    "contact.breach_detected": "A reported collection contact breaks a contact rule (rule id and contact id only).",
     "contact.pause_lifted": "A pause of collection contact ended (dispute answered, complaint resolved).",
     "complaint.filed": "A complaint was filed (reference only, no complainant data).",
     "complaint.resolved": "A complaint was resolved.",

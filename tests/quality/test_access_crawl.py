@@ -67,6 +67,7 @@ def people(db):
     second = AccountFactory(borrower=b_person, account_number="ZXB55107392")
     b.plans["active"] = w.plan(account, "active").public_id
     b.plans["pending"] = w.plan(second, "pending").public_id
+    w.collection_contacts(account)  # B's contact history: agent ids and agencies are B's alone
     db.session.commit()
     receipt = db.session.execute(
         select(Payment.receipt_number).where(Payment.public_id == b.payments["succeeded"])
@@ -102,6 +103,7 @@ def identifiers(b: w.Borrower, code: str) -> dict[str, list[str]]:
         "filename": ["css/portal.css"],
         "name": list(PAGES),
         "reference": [B_DISPUTE],
+        "contact_id": [f"Q-{b.account.id}-0", f"Q-{b.account.id}-2"],
     }
 
 

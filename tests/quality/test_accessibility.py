@@ -111,6 +111,7 @@ def test_no_axe_violations_on_signed_in_pages(chromium, live_server, db, stripe_
         w.sign_in(page, live_server, world, locale)
         problems.extend(axe(page, "dashboard"))
         visit(page, f"{live_server}/accounts/{account}", "account", problems)
+        visit(page, f"{live_server}/accounts/{account}/contacts", "contact history", problems)
         visit(page, f"{live_server}/accounts/{account}/pay", "pay amount", problems)
         page.check("#choice-other")
         page.fill("#amount", "0.001")

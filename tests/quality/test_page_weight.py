@@ -152,6 +152,7 @@ def test_every_borrower_page_is_at_most_20_kb(chromium, live_server, app, db, st
             page.click("main button[type=submit]")
         measure("dashboard", f"{live_server}/dashboard")
         measure("account", f"{live_server}/accounts/{account}")
+        measure("contact history", f"{live_server}/accounts/{account}/contacts")
         measure("pay (amount)", f"{live_server}/accounts/{account}/pay")
         measure("pay (card)", f"{live_server}/payments/{world.payments['created']}", ready="#card-element input")
         measure("payment pending", f"{live_server}/payments/{world.payments['pending']}")

@@ -26,6 +26,7 @@ PAGES = {
     "account": "/accounts/{account}",
     "pay (amount)": "/accounts/{account}/pay",
     "receipt": "/payments/{receipt}",
+    "contact history": "/accounts/{account}/contacts",
 }
 TRANSACTION_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 

@@ -8,10 +8,12 @@ numbers; a pending payment is one that Stripe has not answered yet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from portal.collection import service as contacts
 from portal.extensions import db
 from portal.models import Account, HardshipReason, Payment, PlanFrequency, PlanKind, RepaymentPlan
 from portal.models.types import utcnow
@@ -129,8 +131,45 @@ def make_borrower(
         world.payments[state] = payment(first, 5_000, state).public_id
     for account, state in zip(made, plan_states, strict=False):
         world.plans[state] = plan(account, state).public_id
+    collection_contacts(first)
     db.session.commit()
     return world
+
+
+def collection_contacts(account: Account) -> None:
+    """Collection contacts on ``account`` as a lender's platform reports them, one of each kind
+    the contact history shows: a compliant call, a call at night, a relative called while the
+    borrower was reachable, an unanswered text."""
+    zone = ZoneInfo(account.borrower.timezone)
+    today = utcnow().astimezone(zone).date()
+
+    def local(days_ago: int, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), time(hour, minute), tzinfo=zone)
+
+    kinds = [
+        ("call", "answered", "borrower", local(3, 10)),
+        ("call", "no_answer", "borrower", local(2, 15)),
+        ("call", "no_answer", "borrower", local(2, 23, 30)),  # at night: breaks the quiet hours
+        ("sms", "message_left", "borrower", local(1, 9, 30)),
+        ("call", "answered", "relative", local(1, 11)),  # while the borrower was reachable
+    ]
+    reports = [
+        contacts.Report(
+            contact_id=f"Q-{account.id}-{n}",
+            account_number=account.account_number,
+            occurred_at=when,
+            channel=channel,
+            direction="outbound",
+            outcome=outcome,
+            party=party,
+            phone_number=None,
+            agent_id=f"A-{17 + n}",
+            agency_code="SUNNY-COLLECT",
+            duration_seconds=None,
+        )
+        for n, (channel, outcome, party, when) in enumerate(kinds)
+    ]
+    contacts.record(account.lender, reports, actor_type="test")
 
 
 def sign_in(page, base_url: str, world: Borrower, locale: str) -> None:

@@ -1,0 +1,1 @@
+"""Collection in the open: contacts the lender's platform reports, checked against the rules."""
