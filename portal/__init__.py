@@ -56,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.payments.views import bp as payments_bp
     from portal.plans.views import bp as plans_bp
     from portal.rights.views import bp as rights_bp
+    from portal.staff.views import bp as staff_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(accounts_bp)
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(rights_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(staff_bp)
     init_errors(app)
     # Last, so that it runs before every other after-request hook (portal/database.py).
     database.init_commit(app)

@@ -617,6 +617,7 @@ def disputes_answer(reference: str, text: str, by_whom: str) -> None:
 
 def register(app) -> None:
     from portal.plans.commands import COMMANDS as plan_commands
+    from portal.staff.commands import staff_group
 
     for command in (
         *plan_commands,
@@ -632,5 +633,6 @@ def register(app) -> None:
         calendar_group,
         disputes_group,
         i18n_group,
+        staff_group,
     ):
         app.cli.add_command(command)

@@ -82,6 +82,20 @@ def test_the_crawl_covers_every_route(app):
         "/my-rights/disputes/<reference>/confirm",
         "/my-rights/documents",
         "/my-rights/contact",
+        # staff console: every route with every role, and every page in every language, in
+        # tests/test_staff.py
+        "/staff/",
+        "/staff/two-factor",
+        "/staff/enrol",
+        "/staff/sign-out",
+        "/staff/signed-out",
+        "/staff/console",
+        "/staff/search",
+        "/staff/borrowers/<int:borrower_id>",
+        "/staff/borrowers/<int:borrower_id>/accounts/<int:account_id>/unlock",
+        "/staff/borrowers/<int:borrower_id>/accounts/<int:account_id>/link",
+        "/staff/plans",
+        "/staff/plans/<public_id>",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

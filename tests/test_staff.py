@@ -1,0 +1,379 @@
+"""The staff console: accounts from the CLI, sign-in with a password and a TOTP second factor,
+lockouts in the database, a separate revocable session with an idle limit, one permission table
+walked for every route and role, masked search, the borrower view, assisted actions, plan
+decisions, and an audit record for each; on PostgreSQL the audit table refuses UPDATE/DELETE."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+
+import pyotp
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from portal.access import service as access
+from portal.access import throttle
+from portal.i18n import LOCALES
+from portal.models import AuditEvent, PlanFrequency, PlanKind, PlanStatus, SmsMessage, StaffRole, StaffSession
+from portal.models.types import utcnow
+from portal.plans import arithmetic as calc
+from portal.plans import policy as policies
+from portal.plans import service as plans
+from portal.staff import accounts, sessions
+from portal.staff.permissions import GRANTS
+from portal.staff.views import PUBLIC, REQUIRED
+from tests.factories import AccountFactory
+from tests.helpers import sign_in_through_link
+from tests.pages import text_of
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_staff(db, username: str, role: StaffRole, *, enrolled: bool = True):
+    staff = accounts.create(username, role, PASSWORD, by="test")
+    if enrolled:
+        staff.totp_enrolled_at = utcnow()
+    db.session.commit()
+    return staff
+
+
+def next_code(staff) -> str:
+    """A code the server accepts now: this time step, or the next if this one was used."""
+    from portal.extensions import db
+
+    db.session.refresh(staff)
+    generator = pyotp.TOTP(staff.totp_secret)
+    step = generator.timecode(utcnow())
+    if staff.totp_last_step is not None and staff.totp_last_step >= step:
+        step = staff.totp_last_step + 1
+    return generator.generate_otp(step)
+
+
+def sign_in(client, staff, password: str = PASSWORD):
+    response = client.submit("/staff/", {"username": staff.username, "password": password})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/staff/two-factor")
+    done = client.submit("/staff/two-factor", {"code": next_code(staff)})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/staff/console"), done.status_code
+    return done
+
+
+def audit_actions(db, prefix: str = "") -> list[str]:
+    return list(
+        db.session.execute(
+            select(AuditEvent.action).where(AuditEvent.action.startswith(prefix)).order_by(AuditEvent.id)
+        ).scalars()
+    )
+
+
+# ------------------------------------------------------------------------------ accounts
+
+
+def test_staff_accounts_from_the_command_line_take_the_password_from_stdin(runner, db):
+    created = runner.invoke(args=["staff", "create", "Li.Na", "--role", "agent"], input=f"{PASSWORD}\n")
+    assert created.exit_code == 0, created.output
+    staff = accounts.find("li.na")
+    assert staff.role == StaffRole.AGENT and staff.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in staff.password_hash
+    short = runner.invoke(args=["staff", "create", "wang", "--role", "agent"], input="short\n")
+    assert short.exit_code != 0 and "at least 12" in short.output
+    assert runner.invoke(args=["staff", "create", "x", "--role", "janitor"], input=f"{PASSWORD}\n").exit_code != 0
+
+    assert runner.invoke(args=["staff", "disable", "li.na"]).exit_code == 0
+    db.session.expire_all()
+    assert accounts.find("li.na").disabled_at is not None
+    reset = runner.invoke(args=["staff", "reset-password", "li.na"], input="another long password\n")
+    assert reset.exit_code == 0, reset.output
+    assert {"staff.created", "staff.disabled", "staff.password_reset"} <= set(audit_actions(db, "staff."))
+
+
+# ------------------------------------------------------------------------------ sign-in
+
+
+def test_enrolment_shows_a_qr_code_then_recovery_codes_once_and_they_work_once(client, db):
+    staff = make_staff(db, "zhao.lei", StaffRole.AGENT, enrolled=False)
+    response = client.submit("/staff/", {"username": "zhao.lei", "password": PASSWORD})
+    assert response.headers["Location"].endswith("/staff/enrol")
+    page = client.get("/staff/enrol")
+    assert page.soup.find("svg") is not None and staff.totp_secret in text_of(page)
+    wrong = client.submit("/staff/enrol", {"code": "000000" if next_code(staff) != "000000" else "111111"})
+    assert wrong.status_code == 400
+    done = client.submit("/staff/enrol", {"code": next_code(staff)})
+    assert done.status_code == 200
+    codes = [c.get_text() for c in done.soup.select(".codes code")]
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert client.get("/staff/console").status_code == 200
+    # Only hashes are kept.
+    from portal.models import StaffRecoveryCode
+
+    stored = db.session.execute(select(StaffRecoveryCode.code_hash)).scalars().all()
+    assert not set(codes) & set(stored)
+
+    assert client.post("/staff/sign-out", data={"csrf_token": _csrf(client)}).status_code == 303
+    assert client.get("/staff/console").status_code == 303
+    client.submit("/staff/", {"username": "zhao.lei", "password": PASSWORD})
+    assert client.submit("/staff/two-factor", {"code": codes[0]}).status_code == 303
+    client.post("/staff/sign-out", data={"csrf_token": _csrf(client)})
+    client.submit("/staff/", {"username": "zhao.lei", "password": PASSWORD})
+    assert client.submit("/staff/two-factor", {"code": codes[0]}).status_code == 400
+
+
+def _csrf(client) -> str:
+    page = client.get("/staff/signed-out")
+    return (
+        page.soup.find("input", attrs={"name": "csrf_token"})["value"]
+        if page.soup.find("input", attrs={"name": "csrf_token"})
+        else client.get("/staff/").soup.find("input", attrs={"name": "csrf_token"})["value"]
+    )
+
+
+def test_a_totp_code_works_once(client, db, make_app):
+    staff = make_staff(db, "qian", StaffRole.AGENT)
+    code = next_code(staff)
+    client.submit("/staff/", {"username": "qian", "password": PASSWORD})
+    assert client.submit("/staff/two-factor", {"code": code}).status_code == 303
+    other = make_app().test_client()
+    other.submit("/staff/", {"username": "qian", "password": PASSWORD})
+    assert other.submit("/staff/two-factor", {"code": code}).status_code == 400
+
+
+def test_wrong_passwords_lock_the_username_in_the_database_for_every_worker(client, db, make_app):
+    staff = make_staff(db, "sun", StaffRole.AGENT)
+    for _ in range(throttle.PER_STAFF.max_failures):
+        wrong = client.submit("/staff/", {"username": "sun", "password": "not the password!"})
+        assert wrong.status_code == 400
+        assert "not the password" not in wrong.get_data(as_text=True)  # a password is never echoed
+    locked = client.submit("/staff/", {"username": "sun", "password": PASSWORD})
+    assert locked.status_code == 429 and "30" in text_of(locked)
+    # Another worker (its own app and limiter memory) sees the same lock.
+    other = make_app().test_client()
+    assert other.submit("/staff/", {"username": "SUN", "password": PASSWORD}).status_code == 429
+    # An unknown username fails the same way and is counted too.
+    assert client.submit("/staff/", {"username": "nobody", "password": PASSWORD}).status_code == 400
+    assert "staff.sign_in_refused" in audit_actions(db, "staff.")
+    assert staff.totp_enrolled_at is not None
+
+
+def test_staff_sessions_are_separate_idle_limited_and_revocable(app, client, db, monkeypatch):
+    staff = make_staff(db, "zhou", StaffRole.AGENT)
+    account = AccountFactory()
+    db.session.commit()
+    # A borrower's session is not a staff session.
+    sign_in_through_link(client, account)
+    assert client.get("/staff/console").status_code == 303
+    client = app.test_client()  # a browser of its own: the borrower's session has its own idle limit
+    sign_in(client, staff)
+    cookie = client.get_cookie(sessions.COOKIE, path=sessions.PATH)
+    assert cookie is not None and cookie.path == "/staff" and cookie.http_only
+    assert client.get("/staff/console").status_code == 200
+    # 31 minutes later, without activity, the session is over.
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    idle = client.get("/staff/console")
+    assert idle.status_code == 303 and "reason=idle" in idle.headers["Location"]
+    monkeypatch.undo()
+    assert db.session.execute(select(StaffSession.ended_at)).scalar_one() is not None
+    # Disabling (an admin's revocation) ends a live session at once.
+    sign_in(client, staff)
+    assert client.get("/staff/console").status_code == 200
+    accounts.disable("zhou", by="admin")
+    db.session.commit()
+    assert client.get("/staff/console").status_code == 303
+
+
+# ------------------------------------------------------------------------------ roles
+
+
+@pytest.fixture
+def world(app, db):
+    account = AccountFactory(borrower__name="王小芳", account_number="SR2024000999")
+    policies.set_policy(account.lender, policies.STANDARD, actor_type="test")
+    db.session.commit()
+    proposal = calc.Proposal(
+        PlanKind.INSTALMENTS, plans.local_today("Asia/Shanghai") + timedelta(days=3), 18, PlanFrequency.MONTHLY
+    )
+    with app.test_request_context():
+        plan, _ = plans.draft(
+            account.id, proposal, hardship_reason="job_loss", hardship_note=None, affordability=None, locale="en"
+        )
+        plan = plans.confirm(plan, actor_id=None)
+    db.session.commit()
+    assert plan.status == PlanStatus.PENDING
+    return {"account": account, "borrower": account.borrower, "plan": plan}
+
+
+def _url(rule: str, world) -> str:
+    return (
+        rule.replace("<int:borrower_id>", str(world["borrower"].id))
+        .replace("<int:account_id>", str(world["account"].id))
+        .replace("<public_id>", world["plan"].public_id)
+    )
+
+
+def staff_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith("/staff")]
+
+
+def test_every_staff_route_names_its_permission(app):
+    endpoints = {r.endpoint for r in staff_rules(app)}
+    assert endpoints == PUBLIC | set(REQUIRED), "a staff route needs @requires(permission) or a place in PUBLIC"
+
+
+@pytest.mark.parametrize("who", ["nobody", "borrower", *[str(r) for r in StaffRole]])
+def test_every_staff_route_with_every_role(app, client, db, world, who):
+    if who == "borrower":
+        sign_in_through_link(client, world["account"])
+    elif who != "nobody":
+        sign_in(client, make_staff(db, f"user-{who}", StaffRole(who)))
+    csrf = _csrf(client)
+    for rule in staff_rules(app):
+        if rule.endpoint not in REQUIRED:
+            continue
+        url = _url(rule.rule, world)
+        if "GET" in rule.methods:
+            response = client.get(url + ("?kind=name&q=小芳" if rule.endpoint == "staff.search" else ""))
+        else:
+            response = client.post(url, data={"csrf_token": csrf})
+        if who in ("nobody", "borrower"):
+            assert response.status_code == 303 and "/staff/" in response.headers["Location"], (who, url)
+        elif REQUIRED[rule.endpoint] in GRANTS[StaffRole(who)]:
+            assert response.status_code in (200, 303, 400), (who, url, response.status_code)
+        else:
+            assert response.status_code == 403, (who, url, response.status_code)
+    # No route changed the plan for a role without the permission, nor without the form's fields.
+    db.session.expire_all()
+    assert plans.pending()[0].status == PlanStatus.PENDING
+
+
+# ------------------------------------------------------------------------------ agent work
+
+
+@pytest.fixture
+def agent(client, db):
+    staff = make_staff(db, "agent.wu", StaffRole.AGENT)
+    client.set_cookie("portal_lang", "en")
+    sign_in(client, staff)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("kind", "query"), [("name", "小芳"), ("account", "SR2024000999"), ("phone", "PHONE"), ("id_last4", "LAST4")]
+)
+def test_search_finds_the_borrower_masked_and_is_audited(agent, db, world, kind, query):
+    borrower = world["borrower"]
+    query = query.replace("PHONE", borrower.phone_e164[-8:]).replace("LAST4", borrower.national_id_last4)
+    page = agent.get(f"/staff/search?kind={kind}&q={query}")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "王*" in shown and "王小芳" not in shown
+    assert borrower.phone_e164 not in shown and "****0999" in shown and "SR2024000999" not in shown
+    assert page.soup.find("a", href=f"/staff/borrowers/{borrower.id}")
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "staff.searched")).scalar_one()
+    assert event.actor_id == "agent.wu" and event.details == {"kind": kind, "results": 1} and event.ip == "127.0.0.1"
+
+
+def test_a_search_without_a_query_is_explained(agent, db):
+    page = agent.get("/staff/search?kind=name&q=")
+    assert page.status_code == 400 and "Enter what to search for" in text_of(page)
+
+
+def test_the_borrower_view_shows_accounts_lock_and_audit_trail(agent, db, world):
+    account = world["account"]
+    page = agent.get(f"/staff/borrowers/{world['borrower'].id}")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "SR2024000999" in shown and world["plan"].public_id in shown
+    assert "staff.viewed_borrower" in audit_actions(db)
+    assert access.lock_status(account).locked_until is None
+
+
+def test_clearing_a_lockout_needs_how_the_caller_was_identified(agent, client, db, world):
+    account = world["account"]
+    for _ in range(throttle.PER_ACCOUNT.max_failures):
+        throttle.charge([access.account_key(account)])
+    db.session.commit()
+    assert access.lock_status(account).locked_until is not None
+    url = f"/staff/borrowers/{world['borrower'].id}"
+    unlock = f"{url}/accounts/{account.id}/unlock"
+    csrf = agent.get(url).soup.find("input", attrs={"name": "csrf_token"})["value"]
+    missing = agent.post(unlock, data={"csrf_token": csrf})
+    assert missing.status_code == 400 and "Record how you identified the caller" in text_of(missing)
+    assert access.lock_status(account).locked_until is not None
+    done = agent.post(unlock, data={"csrf_token": csrf, "identified_by": "security_questions"})
+    assert done.status_code == 303
+    assert access.lock_status(account).locked_until is None
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "verification.unlocked")).scalar_one()
+    assert event.actor_type == "staff" and event.actor_id == "agent.wu"
+    assert "assisted by agent agent.wu" in event.details["reason"]
+
+
+def test_a_fresh_link_goes_only_to_the_phone_on_file(agent, db, world):
+    account = world["account"]
+    url = f"/staff/borrowers/{world['borrower'].id}"
+    done = agent.submit(url, {"identified_by": "called_back", "to": "+8613900000000"})
+    assert done.status_code == 303 and "done=link_sent" in done.headers["Location"]
+    [message] = db.session.execute(select(SmsMessage).where(SmsMessage.purpose == "reminder")).scalars().all()
+    assert message.to_e164 == account.borrower.phone_e164
+    code = re.search(r"/r/([\w-]{16})", message.text).group(1)
+    assert access.look_up_link(code).link.account_id == account.id
+    assist = db.session.execute(select(AuditEvent).where(AuditEvent.action == "staff.assisted")).scalar_one()
+    assert assist.details["assisted"] == "send_link" and assist.details["identified_by"] == "called_back"
+
+
+# ------------------------------------------------------------------------------ supervisors
+
+
+def test_a_supervisor_approves_rejects_or_counters_through_the_plans_service(client, db, world):
+    sign_in(client, make_staff(db, "sup.he", StaffRole.SUPERVISOR))
+    plan = world["plan"]
+    queue = client.get("/staff/plans")
+    assert plan.public_id in text_of(queue)
+    no_reason = client.submit("/staff/plans", {"decision": "reject"})
+    assert no_reason.status_code == 400
+    assert plans.pending()[0].status == PlanStatus.PENDING
+    rejected = client.submit("/staff/plans", {"decision": "reject", "reasons": "term_too_long", "note": "12 months?"})
+    assert rejected.status_code == 303
+    db.session.expire_all()
+    assert plans.pending() == []
+    event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "plan.rejected")).scalar_one()
+    assert event.actor_type == "staff" and event.actor_id == "sup.he"
+
+
+# ------------------------------------------------------------------------------ audit
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_to_change_or_delete_audit_records(db):
+    from portal import audit
+
+    audit.record("test.kept", actor_type="system")
+    db.session.commit()
+    for statement in ("UPDATE audit_event SET action = 'test.changed'", "DELETE FROM audit_event"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.session.begin_nested():
+                db.session.execute(text(statement))
+    assert db.session.execute(select(func.count()).where(AuditEvent.action == "test.kept")).scalar_one() == 1
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_staff_page_in_every_language(client, db, world, locale):
+    client.set_cookie("portal_lang", locale)
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/signed-out").status_code == 200
+    staff = make_staff(db, f"sup-{locale.lower()}", StaffRole.SUPERVISOR, enrolled=False)
+    client.submit("/staff/", {"username": staff.username, "password": PASSWORD})
+    assert client.get("/staff/enrol").status_code == 200
+    assert client.submit("/staff/enrol", {"code": next_code(staff)}).status_code == 200
+    for url in (
+        "/staff/console",
+        "/staff/search?kind=name&q=小芳",
+        f"/staff/borrowers/{world['borrower'].id}",
+        "/staff/plans",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
