@@ -322,6 +322,22 @@ def test_a_fresh_link_goes_only_to_the_phone_on_file(agent, db, world):
     assert assist.details["assisted"] == "send_link" and assist.details["identified_by"] == "called_back"
 
 
+def test_payments_stuck_being_confirmed_are_listed_with_their_stripe_reference(agent, db, world):
+    from tests.quality.world import payment
+
+    stuck = payment(world["account"], 5_000, "pending")
+    stuck.submitted_at = utcnow() - timedelta(hours=2)
+    stuck.provider_reference = "pi_stuck_for_two_hours"
+    fresh = payment(world["account"], 6_000, "pending")
+    fresh.provider_reference = "pi_just_sent"
+    db.session.commit()
+    page = agent.get("/staff/payments/stale")
+    assert page.status_code == 200
+    shown = text_of(page)
+    assert "pi_stuck_for_two_hours" in shown and "pi_just_sent" not in shown and "SR2024000999" in shown
+    assert "staff.listed_stale_payments" in audit_actions(db)
+
+
 # ------------------------------------------------------------------------------ supervisors
 
 
@@ -374,6 +390,7 @@ def test_every_staff_page_in_every_language(client, db, world, locale):
         "/staff/search?kind=name&q=小芳",
         f"/staff/borrowers/{world['borrower'].id}",
         "/staff/plans",
+        "/staff/payments/stale",
     ):
         response = client.get(url)
         assert response.status_code == 200, url

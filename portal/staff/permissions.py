@@ -21,9 +21,10 @@ class Permission(enum.StrEnum):
     VIEW_BORROWER = "view_borrower"  # the borrower view and its audit trail
     ASSIST = "assist"  # assisted actions: clear a lockout, send a fresh link
     DECIDE_PLANS = "decide_plans"  # the plan review queue
+    RECONCILE = "reconcile"  # payments Stripe has not confirmed in time
 
 
-_AGENT = {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.ASSIST}
+_AGENT = {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.ASSIST, Permission.RECONCILE}
 GRANTS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.AGENT: frozenset(_AGENT),
     StaffRole.SUPERVISOR: frozenset(_AGENT | {Permission.DECIDE_PLANS}),

@@ -31,6 +31,7 @@ from portal.models import (
     RepaymentPlan,
     SmsPurpose,
 )
+from portal.payments import service as payments
 from portal.plans import service as plans
 from portal.rights import service as rights
 from portal.sms import service as sms
@@ -290,3 +291,14 @@ def decide_plan(
     if decision == "counter":
         return plans.counter(public_id, proposal, staff=actor.username, note=note)
     raise ValueError(f"unknown decision {decision!r}")
+
+
+def stale_payments(actor: Actor) -> list[Payment]:
+    """Payments still "being confirmed" after the configured time, with their Stripe reference
+    (portal/payments decides which; ``portal payments reconcile`` settles them)."""
+    check(actor, Permission.RECONCILE)
+    found = payments.stale_payments()
+    audit.record(
+        "staff.listed_stale_payments", actor_type="staff", actor_id=actor.username, ip=actor.ip, count=len(found)
+    )
+    return found

@@ -259,6 +259,12 @@ def send_link(borrower_id: int, account_id: int):
     return refused or redirect(url_for("staff.borrower", borrower_id=borrower_id, done="link_sent"), code=303)
 
 
+@bp.get("/payments/stale")
+@requires(Permission.RECONCILE)
+def stale_payments():
+    return render_template("staff/stale_payments.html", payments=service.stale_payments(g.staff))
+
+
 # ------------------------------------------------------------------------------ supervisors
 
 
