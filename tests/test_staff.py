@@ -17,7 +17,16 @@ from sqlalchemy.exc import DBAPIError
 from portal.access import service as access
 from portal.access import throttle
 from portal.i18n import LOCALES
-from portal.models import AuditEvent, PlanFrequency, PlanKind, PlanStatus, SmsMessage, StaffRole, StaffSession
+from portal.models import (
+    AuditEvent,
+    PlanFrequency,
+    PlanKind,
+    PlanStatus,
+    RepaymentPlan,
+    SmsMessage,
+    StaffRole,
+    StaffSession,
+)
 from portal.models.types import utcnow
 from portal.plans import arithmetic as calc
 from portal.plans import policy as policies
@@ -271,7 +280,8 @@ def test_search_finds_the_borrower_masked_and_is_audited(agent, db, world, kind,
     assert borrower.phone_e164 not in shown and "****0999" in shown and "SR2024000999" not in shown
     assert page.soup.find("a", href=f"/staff/borrowers/{borrower.id}")
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "staff.searched")).scalar_one()
-    assert event.actor_id == "agent.wu" and event.details == {"kind": kind, "results": 1} and event.ip == "127.0.0.1"
+    assert event.actor_id == "agent.wu" and event.ip == "127.0.0.1"
+    assert event.details == {"kind": kind, "query": query, "results": 1}
 
 
 def test_a_search_without_a_query_is_explained(agent, db):
@@ -355,6 +365,21 @@ def test_a_supervisor_approves_rejects_or_counters_through_the_plans_service(cli
     assert plans.pending() == []
     event = db.session.execute(select(AuditEvent).where(AuditEvent.action == "plan.rejected")).scalar_one()
     assert event.actor_type == "staff" and event.actor_id == "sup.he"
+
+
+def test_a_supervisor_counter_offers_or_approves(client, db, world):
+    sign_in(client, make_staff(db, "sup.ma", StaffRole.SUPERVISOR))
+    client.set_cookie("portal_lang", "en")
+    plan = world["plan"]
+    first = (plans.local_today("Asia/Shanghai") + timedelta(days=7)).isoformat()
+    bad = client.submit("/staff/plans", {"decision": "counter", "instalments": "12", "first_date": "soon"})
+    assert bad.status_code == 400 and "The decision was not recorded" in text_of(bad)
+    countered = client.submit("/staff/plans", {"decision": "counter", "instalments": "12", "first_date": first})
+    assert countered.status_code == 303, text_of(countered)
+    db.session.expire_all()
+    offer = db.session.execute(select(RepaymentPlan).where(RepaymentPlan.counter_of_id == plan.id)).scalar_one()
+    assert offer.status == PlanStatus.OFFERED and len(offer.instalments) == 12 and offer.decided_by == "sup.ma"
+    assert "plan.countered" in audit_actions(db, "plan.")
 
 
 # ------------------------------------------------------------------------------ audit

@@ -98,8 +98,7 @@ class Hit:
 
 
 def search(actor: Actor, kind: SearchKind, query: str) -> list[Hit]:
-    """Borrowers matching the query, masked; the search itself is audited (kind, not the query's
-    personal data in the clear beyond what the agent typed)."""
+    """Borrowers matching the query, masked; the search itself is audited with what was typed."""
     check(actor, Permission.SEARCH)
     query = query.strip()
     statement = select(Borrower).options(selectinload(Borrower.accounts)).order_by(Borrower.id).limit(SEARCH_LIMIT)
@@ -119,7 +118,14 @@ def search(actor: Actor, kind: SearchKind, query: str) -> list[Hit]:
         statement = statement.where(Borrower.national_id_last4 == query.upper())
     found = db.session.execute(statement).scalars().all()
     audit.record(
-        "staff.searched", actor_type="staff", actor_id=actor.username, ip=actor.ip, kind=str(kind), results=len(found)
+        "staff.searched",
+        actor_type="staff",
+        actor_id=actor.username,
+        ip=actor.ip,
+        kind=str(kind),
+        # What was looked for, so that compliance can see who searched for whom.
+        query=query[:100],
+        results=len(found),
     )
     return [
         Hit(
