@@ -97,6 +97,8 @@ def test_the_crawl_covers_every_route(app):
         "/staff/plans",
         "/staff/plans/<public_id>",
         "/staff/payments/stale",
+        "/staff/audit",
+        "/staff/audit.csv",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

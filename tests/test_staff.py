@@ -5,6 +5,8 @@ decisions, and an audit record for each; on PostgreSQL the audit table refuses U
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from datetime import timedelta
@@ -385,6 +387,30 @@ def test_a_supervisor_counter_offers_or_approves(client, db, world):
 # ------------------------------------------------------------------------------ audit
 
 
+def test_compliance_filters_the_audit_log_and_exports_it_safe_for_spreadsheets(client, db, world):
+    from portal import audit
+
+    audit.record("test.formula", actor_type="staff", actor_id="=HYPERLINK(1)", subject=world["account"], ip="@evil")
+    db.session.commit()
+    client.set_cookie("portal_lang", "en")
+    sign_in(client, make_staff(db, "comp.xu", StaffRole.COMPLIANCE))
+    borrower = world["borrower"].id
+    page = client.get(f"/staff/audit?borrower={borrower}&action=test.formula")
+    assert page.status_code == 200 and "test.formula" in text_of(page) and "plan.drafted" not in text_of(page)
+    bad = client.get("/staff/audit?date_from=yesterday")
+    assert bad.status_code == 400 and "Enter a date like 2026-12-15." in text_of(bad)
+    today = utcnow().date().isoformat()
+    export = client.get(f"/staff/audit.csv?borrower={borrower}&date_from={today}&date_to={today}")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    assert rows[0][:4] == ["occurred_at", "actor_type", "actor_id", "action"]
+    [formula] = [row for row in rows if row[3] == "test.formula"]
+    assert formula[2] == "'=HYPERLINK(1)" and formula[6] == "'@evil"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    actions = audit_actions(db, "staff.")
+    assert "staff.viewed_audit_log" in actions and "staff.exported_audit_log" in actions
+
+
 @pytest.mark.postgres
 def test_the_database_refuses_to_change_or_delete_audit_records(db):
     from portal import audit
@@ -419,3 +445,7 @@ def test_every_staff_page_in_every_language(client, db, world, locale):
     ):
         response = client.get(url)
         assert response.status_code == 200, url
+    assert client.post("/staff/sign-out", data={"csrf_token": _csrf(client)}).status_code == 303
+    sign_in(client, make_staff(db, f"comp-{locale.lower()}", StaffRole.COMPLIANCE))
+    assert client.get("/staff/audit").status_code == 200
+    assert client.get("/staff/audit?date_to=soon").status_code == 400

@@ -82,3 +82,48 @@ class DecisionForm(BaseForm):
         description=_l("For example 2026-12-15"),
         validators=[Optional(), Length(max=10)],
     )
+
+
+class AuditFilterForm(BaseForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing but the audit log
+
+    staff = StringField(_l("Staff member (username)"), validators=[Optional(), Length(max=64)])
+    borrower = StringField(
+        _l("Borrower number"),
+        description=_l("The number in the borrower view's address"),
+        validators=[Optional(), Length(max=12)],
+        render_kw={"inputmode": "numeric"},
+    )
+    action = StringField(
+        _l("Action"), description=_l("For example staff.viewed_borrower"), validators=[Optional(), Length(max=64)]
+    )
+    date_from = StringField(
+        _l("From (date)"), description=_l("For example 2026-12-15"), validators=[Optional(), Length(max=10)]
+    )
+    date_to = StringField(
+        _l("To (date)"), description=_l("For example 2026-12-15"), validators=[Optional(), Length(max=10)]
+    )
+
+    def chosen(self):
+        """The filter, or None with the fields' errors set."""
+        from datetime import date
+
+        from portal.staff.service import AuditFilter
+
+        values: dict = {"staff": self.staff.data or None, "action": self.action.data or None}
+        ok = True
+        if self.borrower.data:
+            if self.borrower.data.isdigit():
+                values["borrower_id"] = int(self.borrower.data)
+            else:
+                self.borrower.errors = [_l("Enter the borrower number in digits.")]
+                ok = False
+        for field in (self.date_from, self.date_to):
+            if field.data:
+                try:
+                    values[field.name] = date.fromisoformat(field.data)
+                except ValueError:
+                    field.errors = [_l("Enter a date like 2026-12-15.")]
+                    ok = False
+        return AuditFilter(**values) if ok else None

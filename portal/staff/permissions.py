@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     ASSIST = "assist"  # assisted actions: clear a lockout, send a fresh link
     DECIDE_PLANS = "decide_plans"  # the plan review queue
     RECONCILE = "reconcile"  # payments Stripe has not confirmed in time
+    AUDIT = "audit"  # the audit log, its filters and its CSV export
 
 
 _AGENT = {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.ASSIST, Permission.RECONCILE}
@@ -29,7 +30,9 @@ GRANTS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.AGENT: frozenset(_AGENT),
     StaffRole.SUPERVISOR: frozenset(_AGENT | {Permission.DECIDE_PLANS}),
     # Compliance is independent of collection: it may look, never act on an account's collection.
-    StaffRole.COMPLIANCE: frozenset({Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER}),
+    StaffRole.COMPLIANCE: frozenset(
+        {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.AUDIT}
+    ),
     StaffRole.ADMIN: frozenset({Permission.CONSOLE}),
 }
 

@@ -7,7 +7,7 @@ import functools
 from datetime import date
 
 import segno
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from portal.database import get_without_transaction
@@ -17,7 +17,7 @@ from portal.models.types import utcnow
 from portal.plans import arithmetic as calc
 from portal.plans.service import PlanRefused
 from portal.staff import accounts, service, sessions
-from portal.staff.forms import AssistForm, CodeForm, DecisionForm, SearchForm, StaffSignInForm
+from portal.staff.forms import AssistForm, AuditFilterForm, CodeForm, DecisionForm, SearchForm, StaffSignInForm
 from portal.staff.permissions import ROLE_LABELS, Permission
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -263,6 +263,33 @@ def send_link(borrower_id: int, account_id: int):
 @requires(Permission.RECONCILE)
 def stale_payments():
     return render_template("staff/stale_payments.html", payments=service.stale_payments(g.staff))
+
+
+# ------------------------------------------------------------------------------ compliance
+
+
+@bp.get("/audit")
+@requires(Permission.AUDIT)
+def audit_log():
+    form = AuditFilterForm(request.args)
+    chosen = form.chosen() if form.validate() else None
+    if chosen is None:
+        return render_template("staff/audit.html", form=form, events=[]), 400
+    return render_template("staff/audit.html", form=form, events=service.audit_log(g.staff, chosen))
+
+
+@bp.get("/audit.csv")
+@requires(Permission.AUDIT)
+def audit_export():
+    form = AuditFilterForm(request.args)
+    chosen = form.chosen() if form.validate() else None
+    if chosen is None:
+        return render_template("staff/audit.html", form=form, events=[]), 400
+    return Response(
+        service.audit_csv(g.staff, chosen),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )
 
 
 # ------------------------------------------------------------------------------ supervisors
