@@ -97,6 +97,8 @@ def test_enrol_sign_in_search_and_view_in_chromium(chromium, live_server, app, l
         shoot(page, f"borrower_{locale}_desktop")
         page.goto(f"{live_server}/staff/plans")
         problems += axe(page, "plan queue")
+        page.goto(f"{live_server}/staff/payments/stale")
+        problems += axe(page, "unconfirmed payments")
 
         page.set_viewport_size(PHONE)
         page.goto(f"{live_server}/staff/search?kind=name&q=%E5%B0%8F%E8%8A%B3")
@@ -109,6 +111,26 @@ def test_enrol_sign_in_search_and_view_in_chromium(chromium, live_server, app, l
         page.goto(f"{live_server}/staff/")
         problems += axe(page, "sign-in, phone")
         shoot(page, f"sign_in_{locale}_phone")
+
+        # Compliance: the audit log, with an error and filtered.
+        with app.app_context():
+            compliance = accounts.create("comp.gu", StaffRole.COMPLIANCE, PASSWORD, by="test")
+            compliance.totp_enrolled_at = utcnow()
+            comp_secret = compliance.totp_secret
+            db.session.commit()
+        page.set_viewport_size(DESKTOP)
+        page.fill("#username", "comp.gu")
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/staff/two-factor")
+        page.fill("#code", code_after(comp_secret, None))
+        page.click("main button[type=submit]")
+        page.wait_for_url("**/staff/console")
+        page.goto(f"{live_server}/staff/audit?date_from=soon")
+        problems += axe(page, "audit log with an error")
+        page.goto(f"{live_server}/staff/audit?borrower={borrower_id}")
+        assert page.locator("table.staff-table tbody tr").count() > 0
+        problems += axe(page, "audit log")
     finally:
         context.close()
     assert not problems, "axe violations:\n" + "\n".join(problems)
