@@ -99,6 +99,9 @@ def test_the_crawl_covers_every_route(app):
         "/staff/payments/stale",
         "/staff/audit",
         "/staff/audit.csv",
+        "/staff/admin/staff",
+        "/staff/admin/staff/<int:staff_id>/sessions/end",
+        "/staff/admin/staff/<int:staff_id>/disable",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

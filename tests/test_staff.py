@@ -212,12 +212,14 @@ def world(app, db):
         plan = plans.confirm(plan, actor_id=None)
     db.session.commit()
     assert plan.status == PlanStatus.PENDING
-    return {"account": account, "borrower": account.borrower, "plan": plan}
+    colleague = make_staff(db, "colleague", StaffRole.AGENT)
+    return {"account": account, "borrower": account.borrower, "plan": plan, "colleague": colleague}
 
 
 def _url(rule: str, world) -> str:
     return (
         rule.replace("<int:borrower_id>", str(world["borrower"].id))
+        .replace("<int:staff_id>", str(world["colleague"].id))
         .replace("<int:account_id>", str(world["account"].id))
         .replace("<public_id>", world["plan"].public_id)
     )
@@ -384,6 +386,34 @@ def test_a_supervisor_counter_offers_or_approves(client, db, world):
     assert "plan.countered" in audit_actions(db, "plan.")
 
 
+# ------------------------------------------------------------------------------ admins
+
+
+def test_an_admin_signs_a_colleague_out_everywhere_and_disables_them(app, client, db, world):
+    colleague = world["colleague"]
+    theirs = app.test_client()
+    sign_in(theirs, colleague)
+    assert theirs.get("/staff/console").status_code == 200
+    admin = make_staff(db, "admin.tang", StaffRole.ADMIN)
+    client.set_cookie("portal_lang", "en")
+    sign_in(client, admin)
+    listing = client.get("/staff/admin/staff")
+    assert "colleague" in text_of(listing) and "Sign out everywhere" in text_of(listing)
+    ended = client.post(f"/staff/admin/staff/{colleague.id}/sessions/end", data={"csrf_token": _csrf(client)})
+    assert ended.status_code == 303
+    assert theirs.get("/staff/console").status_code == 303
+    sign_in(theirs, colleague)
+    disabled = client.post(f"/staff/admin/staff/{colleague.id}/disable", data={"csrf_token": _csrf(client)})
+    assert disabled.status_code == 303
+    assert theirs.get("/staff/console").status_code == 303
+    refused = theirs.submit("/staff/", {"username": "colleague", "password": PASSWORD})
+    assert refused.status_code == 400
+    # Never oneself.
+    assert client.post(f"/staff/admin/staff/{admin.id}/disable", data={"csrf_token": _csrf(client)}).status_code == 404
+    actions = audit_actions(db, "staff.")
+    assert "staff.sessions_ended" in actions and "staff.disabled" in actions
+
+
 # ------------------------------------------------------------------------------ audit
 
 
@@ -449,3 +479,6 @@ def test_every_staff_page_in_every_language(client, db, world, locale):
     sign_in(client, make_staff(db, f"comp-{locale.lower()}", StaffRole.COMPLIANCE))
     assert client.get("/staff/audit").status_code == 200
     assert client.get("/staff/audit?date_to=soon").status_code == 400
+    assert client.post("/staff/sign-out", data={"csrf_token": _csrf(client)}).status_code == 303
+    sign_in(client, make_staff(db, f"admin-{locale.lower()}", StaffRole.ADMIN))
+    assert client.get("/staff/admin/staff").status_code == 200

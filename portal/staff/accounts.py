@@ -79,14 +79,14 @@ def end_sessions(staff: StaffUser) -> int:
     )
 
 
-def disable(username: str, *, by: str) -> StaffUser:
+def disable(username: str, *, by: str, actor_type: str = "cli", ip: str | None = None) -> StaffUser:
     staff = find(username)
     if staff is None:
         raise StaffError(f"no staff member {username}")
     if staff.disabled_at is None:
         staff.disabled_at = utcnow()
     ended = end_sessions(staff)
-    audit.record("staff.disabled", actor_type="cli", actor_id=by, subject=staff, sessions_ended=ended)
+    audit.record("staff.disabled", actor_type=actor_type, actor_id=by, subject=staff, ip=ip, sessions_ended=ended)
     return staff
 
 

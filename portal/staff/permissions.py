@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     DECIDE_PLANS = "decide_plans"  # the plan review queue
     RECONCILE = "reconcile"  # payments Stripe has not confirmed in time
     AUDIT = "audit"  # the audit log, its filters and its CSV export
+    MANAGE_STAFF = "manage_staff"  # staff accounts: list, end sessions, disable
 
 
 _AGENT = {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.ASSIST, Permission.RECONCILE}
@@ -33,7 +34,7 @@ GRANTS: dict[StaffRole, frozenset[Permission]] = {
     StaffRole.COMPLIANCE: frozenset(
         {Permission.CONSOLE, Permission.SEARCH, Permission.VIEW_BORROWER, Permission.AUDIT}
     ),
-    StaffRole.ADMIN: frozenset({Permission.CONSOLE}),
+    StaffRole.ADMIN: frozenset({Permission.CONSOLE, Permission.MANAGE_STAFF}),
 }
 
 ROLE_LABELS = {

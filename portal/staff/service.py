@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from portal import audit
@@ -33,11 +33,14 @@ from portal.models import (
     ReminderLink,
     RepaymentPlan,
     SmsPurpose,
+    StaffSession,
+    StaffUser,
 )
 from portal.payments import service as payments
 from portal.plans import service as plans
 from portal.rights import service as rights
 from portal.sms import service as sms
+from portal.staff import accounts as staff_accounts
 from portal.staff.permissions import Actor, Permission, check
 
 SEARCH_LIMIT = 50
@@ -401,3 +404,48 @@ def audit_csv(actor: Actor, chosen: AuditFilter) -> str:
         **chosen.as_details(),
     )
     return out.getvalue()
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    staff: StaffUser
+    live_sessions: int
+
+
+def staff_list(actor: Actor) -> list[StaffRow]:
+    check(actor, Permission.MANAGE_STAFF)
+    live = (
+        select(StaffSession.staff_id, func.count().label("n"))
+        .where(StaffSession.ended_at.is_(None))
+        .group_by(StaffSession.staff_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(StaffUser, func.coalesce(live.c.n, 0))
+        .outerjoin(live, live.c.staff_id == StaffUser.id)
+        .order_by(StaffUser.username)
+    ).all()
+    return [StaffRow(staff, count) for staff, count in rows]
+
+
+def end_staff_sessions(actor: Actor, staff_id: int) -> bool:
+    """Sign a member of staff out everywhere now (their next request meets the sign-in page)."""
+    check(actor, Permission.MANAGE_STAFF)
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None:
+        return False
+    ended = staff_accounts.end_sessions(staff)
+    audit.record(
+        "staff.sessions_ended", actor_type="staff", actor_id=actor.username, subject=staff, ip=actor.ip, ended=ended
+    )
+    return True
+
+
+def disable_staff(actor: Actor, staff_id: int) -> bool:
+    """Disable another member of staff (never oneself: an admin cannot lock every admin out)."""
+    check(actor, Permission.MANAGE_STAFF)
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None or staff.id == actor.staff_id:
+        return False
+    staff_accounts.disable(staff.username, by=actor.username, actor_type="staff", ip=actor.ip)
+    return True

@@ -292,6 +292,31 @@ def audit_export():
     )
 
 
+# ------------------------------------------------------------------------------ admins
+
+
+@bp.get("/admin/staff")
+@requires(Permission.MANAGE_STAFF)
+def staff_list():
+    return render_template("staff/staff_list.html", rows=service.staff_list(g.staff), done=request.args.get("done"))
+
+
+@bp.post("/admin/staff/<int:staff_id>/sessions/end")
+@requires(Permission.MANAGE_STAFF)
+def end_staff_sessions(staff_id: int):
+    if not service.end_staff_sessions(g.staff, staff_id):
+        abort(404)
+    return redirect(url_for("staff.staff_list", done="ended"), code=303)
+
+
+@bp.post("/admin/staff/<int:staff_id>/disable")
+@requires(Permission.MANAGE_STAFF)
+def disable_staff(staff_id: int):
+    if not service.disable_staff(g.staff, staff_id):
+        abort(404)
+    return redirect(url_for("staff.staff_list", done="disabled"), code=303)
+
+
 # ------------------------------------------------------------------------------ supervisors
 
 
