@@ -58,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.payments.views import bp as payments_bp
     from portal.plans.views import bp as plans_bp
     from portal.rights.views import bp as rights_bp
+    from portal.staff.views import bp as staff_bp
 
     app.register_blueprint(access_bp)
     app.register_blueprint(accounts_bp)
@@ -67,6 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(complaints_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(collection_bp)
+    app.register_blueprint(staff_bp)
     init_errors(app)
     # Last, so that it runs before every other after-request hook (portal/database.py).
     database.init_commit(app)

@@ -877,6 +877,7 @@ def disputes_answer(reference: str, text: str, by_whom: str) -> None:
 
 def register(app) -> None:
     from portal.plans.commands import COMMANDS as plan_commands
+    from portal.staff.commands import staff_group
 
     for command in (
         *plan_commands,
@@ -894,5 +895,6 @@ def register(app) -> None:
         disputes_group,
         i18n_group,
         complaints_group,
+        staff_group,
     ):
         app.cli.add_command(command)

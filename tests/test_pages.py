@@ -106,6 +106,26 @@ def test_the_crawl_covers_every_route(app):
         "/api/v1/contacts:batch",
         "/api/v1/contacts/<path:contact_id>",
         "/accounts/<int:account_id>/contacts",
+        # staff console: every route with every role, and every page in every language, in
+        # tests/test_staff.py
+        "/staff/",
+        "/staff/two-factor",
+        "/staff/enrol",
+        "/staff/sign-out",
+        "/staff/signed-out",
+        "/staff/console",
+        "/staff/search",
+        "/staff/borrowers/<int:borrower_id>",
+        "/staff/borrowers/<int:borrower_id>/accounts/<int:account_id>/unlock",
+        "/staff/borrowers/<int:borrower_id>/accounts/<int:account_id>/link",
+        "/staff/plans",
+        "/staff/plans/<public_id>",
+        "/staff/payments/stale",
+        "/staff/audit",
+        "/staff/audit.csv",
+        "/staff/admin/staff",
+        "/staff/admin/staff/<int:staff_id>/sessions/end",
+        "/staff/admin/staff/<int:staff_id>/disable",
     }
     assert rule_urls(app) == covered, "a new route needs a place in this crawl"
 

@@ -52,7 +52,10 @@ class Rule:
 PER_ACCOUNT = Rule(CounterKind.ACCOUNT, max_failures=5, window=timedelta(minutes=30), lock=timedelta(minutes=30))
 PER_PERSON = Rule(CounterKind.PERSON, max_failures=5, window=timedelta(minutes=30), lock=timedelta(minutes=30))
 PER_ADDRESS = Rule(CounterKind.ADDRESS, max_failures=50, window=timedelta(hours=1), lock=timedelta(hours=1))
-RULES = {rule.kind: rule for rule in (PER_ACCOUNT, PER_PERSON, PER_ADDRESS)}
+# Staff sign-in (portal/staff): 5 wrong passwords or second-factor codes for one username, and
+# that username waits 30 minutes; the address counter above applies to staff attempts too.
+PER_STAFF = Rule(CounterKind.STAFF, max_failures=5, window=timedelta(minutes=30), lock=timedelta(minutes=30))
+RULES = {rule.kind: rule for rule in (PER_ACCOUNT, PER_PERSON, PER_ADDRESS, PER_STAFF)}
 
 Key = tuple[CounterKind, str]
 _TABLE = cast(Table, VerificationCounter.__table__)

@@ -59,6 +59,7 @@ from portal.models.rights import (
     DocumentRequestStatus,
 )
 from portal.models.sms import SmsMessage, SmsPurpose, SmsStatus
+from portal.models.staff import StaffRecoveryCode, StaffRole, StaffSession, StaffUser
 from portal.models.verification import CounterKind, VerificationCounter
 
 __all__ = [
@@ -126,6 +127,10 @@ __all__ = [
     "ReminderLink",
     "SignInMethod",
     "SmsMessage",
+    "StaffRecoveryCode",
+    "StaffRole",
+    "StaffSession",
+    "StaffUser",
     "SmsPurpose",
     "SmsStatus",
 ]

@@ -14,6 +14,7 @@ class CounterKind(enum.StrEnum):
     ACCOUNT = "account"  # one loan account, through any of its links or the sign-in form
     PERSON = "person"  # one person (ID hash and birth date), across their accounts and lenders
     ADDRESS = "address"  # one client address, across every account
+    STAFF = "staff"  # one staff username: password and second-factor attempts (portal/staff)
 
 
 class VerificationCounter(Model):

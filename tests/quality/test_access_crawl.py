@@ -96,6 +96,8 @@ def identifiers(b: w.Borrower, code: str) -> dict[str, list[str]]:
     named here fails the crawl until someone says what B's value for it is."""
     return {
         "account_id": [str(b.account.id)],
+        "borrower_id": [str(b.account.borrower_id)],  # the staff console's borrower view
+        "staff_id": ["1"],  # the staff console's admin pages
         "account_number": [B_ACCOUNT],
         "public_id": [*b.payments.values(), *b.plans.values()],
         "code": [code],
