@@ -14,6 +14,10 @@ from tests.helpers import sign_in_through_link
 from tests.pages import text_of
 
 
+def contact_id(account, platform_id: str) -> int:
+    return next(c.id for c in service.history(account.id) if c.contact_id == platform_id)
+
+
 def report(account, n, when, **overrides) -> service.Report:
     values = {
         "contact_id": f"K-{n}",
@@ -63,10 +67,7 @@ def test_history_newest_first_in_the_borrowers_zone_with_breaches_explained(clie
     assert rights == {"/rights/collectors"}
     report_link = items[1].select_one(".contact-item__report a")["href"]
     assert urlsplit(report_link).path == "/complaint"
-    params = parse_qs(urlsplit(report_link).query)
-    assert params["channel"] == ["sms"] and params["agency"] == ["SUNNY-COLLECT"] and params["agent"] == ["A-17"]
-    assert params["rule"] == ["cn.quiet_hours"] and params["time"] == ["2026-11-20T14:30:00+00:00"]
-    assert params["contact"] == ["K-2"]
+    assert parse_qs(urlsplit(report_link).query) == {"contact": [str(contact_id(account, "K-2"))]}
     # The account page leads here.
     assert f"/accounts/{account.id}/contacts" in {
         a["href"] for a in client.get(f"/accounts/{account.id}").soup.select("a")
@@ -117,3 +118,37 @@ def test_nobody_but_the_signed_in_borrower_sees_it(client, db):
     sign_in_through_link(client, mine)
     assert client.get(f"/accounts/{theirs.id}/contacts").status_code == 404
     assert "没有报送" in text_of(client.get(f"/accounts/{mine.id}/contacts"))
+
+
+def test_report_this_contact_starts_a_complaint_filled_in_with_what_the_lender_reported(client, db):
+    lender = LenderFactory()
+    account = AccountFactory(borrower=BorrowerFactory(lender=lender))
+    other = AccountFactory(borrower=BorrowerFactory(lender=lender))
+    service.record(
+        lender,
+        [
+            report(account, 1, datetime(2026, 11, 20, 14, 30, tzinfo=UTC), phone_number="+8613800138000"),
+            report(other, 2, datetime(2026, 11, 20, 15, 0, tzinfo=UTC)),
+        ],
+        actor_type="test",
+    )
+    sign_in_through_link(client, account)
+    history = client.get(f"/accounts/{account.id}/contacts")
+    start = client.get(history.soup.select_one(".contact-item__report a")["href"])
+    assert "请您核对" in text_of(start)
+    form = start.soup.select_one("form[action='/complaint/start']")
+    fields = {i["name"]: i.get("value") for i in form.select("input")}
+    assert fields["contact"] == str(contact_id(account, "K-1"))
+    what = client.post("/complaint/start", data=fields, follow_redirects=True)
+    assert what.soup.select_one("input[value=night_or_too_often]").has_attr("checked")
+    when = client.get("/complaint/when")
+    assert when.soup.select_one("#incident_date")["value"] == "2026-11-20"
+    assert when.soup.select_one("#incident_time")["value"] == "22:30"  # the borrower's time zone
+    assert when.soup.select_one("input[name=channel][value=call]").has_attr("checked")
+    assert when.soup.select_one("#collector_name")["value"] == "A-17"
+    assert when.soup.select_one("#collector_agency")["value"] == "SUNNY-COLLECT"
+    assert when.soup.select_one("#caller_number")["value"] == "+8613800138000"
+
+    # Someone else's contact fills in nothing.
+    stranger = client.get(f"/complaint?contact={contact_id(other, 'K-2')}")
+    assert stranger.soup.select_one("input[name=contact]") is None

@@ -441,6 +441,15 @@ def history(account_id: int) -> list[CollectionContact]:
     )
 
 
+def own_contact(borrower_id: int, contact_id: int) -> CollectionContact | None:
+    """A contact on one of this borrower's own accounts, or None (whoever else's it is)."""
+    return db.session.execute(
+        select(CollectionContact)
+        .join(Account, Account.id == CollectionContact.account_id)
+        .where(CollectionContact.id == contact_id, Account.borrower_id == borrower_id)
+    ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class Counter:
     rule: str | None  # the rule whose limit it counts against (None: no limit, just the count)

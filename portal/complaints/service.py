@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from portal.models import (
     Account,
     AnswerBy,
     Borrower,
+    CollectionContact,
     ComplainantRole,
     Complaint,
     ComplaintCategory,
@@ -139,6 +141,55 @@ def step_values(draft: ComplaintDraft | None, step: str) -> dict:
 
 def completed_steps(draft: ComplaintDraft) -> set[str]:
     return set((draft.data or {}).get("_complete", []))
+
+
+# What a broken contact rule (portal/collection/rules.py) is, in the complaint form's words.
+CATEGORY_FOR_RULE = {
+    "cn.quiet_hours": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "cn.daily_voice_contacts": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "cn.daily_attempts": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "cn.third_party": ComplaintCategory.THIRD_PARTIES,
+    "us.7_in_7": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "us.after_conversation": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "us.quiet_hours": ComplaintCategory.NIGHT_OR_TOO_OFTEN,
+    "any.paused": ComplaintCategory.OTHER,
+    "any.channel_off": ComplaintCategory.OTHER,
+    "any.stopped": ComplaintCategory.OTHER,
+}
+# The contact log's channels in the form's: email and letters have no button of their own.
+CHANNEL_FOR_CONTACT = {
+    "call": ComplaintChannel.CALL,
+    "sms": ComplaintChannel.SMS,
+    "messaging_app": ComplaintChannel.MESSAGING_APP,
+    "visit": ComplaintChannel.VISIT,
+}
+
+
+def prefill_from_contact(draft: ComplaintDraft, contact: CollectionContact, timezone: str, other_text: str) -> None:
+    """Start the "what" and "when" steps from a contact the lender reported (the borrower's
+    "Report this contact"): its time in the borrower's time zone, channel, agent, agency, number
+    and the rules it broke. Nothing is marked done: the borrower goes through every step, sees
+    what was filled in and adds what was said. ``other_text`` describes rules that have no
+    category of their own (contact while paused, on a channel turned off, after a stop)."""
+    local = contact.occurred_at.astimezone(ZoneInfo(timezone))
+    categories = sorted({CATEGORY_FOR_RULE[rule] for rule in contact.breaches if rule in CATEGORY_FOR_RULE})
+    if categories:
+        other = other_text if ComplaintCategory.OTHER in categories else ""
+        save_step(draft, "what", {"categories": categories, "category_other": other}, complete=False)
+    save_step(
+        draft,
+        "when",
+        {
+            "incident_date": local.date().isoformat(),
+            "incident_time": local.strftime("%H:%M"),
+            "timezone": timezone,
+            "channel": CHANNEL_FOR_CONTACT.get(contact.channel, ComplaintChannel.OTHER),
+            "collector_name": contact.agent_id or "",
+            "collector_agency": contact.agency_code or "",
+            "caller_number": contact.phone_number or "",
+        },
+        complete=False,
+    )
 
 
 def add_file(draft: ComplaintDraft, filename: str | None, data: bytes) -> evidence.Accepted | evidence.Refused:

@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.collection import service as collection
+from portal.collection.labels import RULE_EXPLANATIONS
 from portal.complaints import labels, service
 from portal.complaints.forms import (
     AboutForm,
@@ -32,7 +34,17 @@ from portal.complaints.messages import receipt_sms
 from portal.database import get_without_transaction
 from portal.evidence import service as evidence
 from portal.extensions import db, limiter
-from portal.models import Account, Borrower, Complaint, ComplaintDraft, Lender, OtpPurpose, SmsPurpose
+from portal.models import (
+    Account,
+    Borrower,
+    CollectionContact,
+    Complaint,
+    ComplaintCategory,
+    ComplaintDraft,
+    Lender,
+    OtpPurpose,
+    SmsPurpose,
+)
 from portal.models.types import utcnow
 from portal.otp import service as otp
 from portal.sms import service as sms
@@ -207,11 +219,28 @@ def _form_expired(error):
 # --- start --------------------------------------------------------------------------------
 
 
+def _reported_contact(value) -> CollectionContact | None:
+    """The contact a signed-in borrower chose to report from their contact history; nobody
+    else's, and nothing for a visitor who is not signed in."""
+    user = signed_in()
+    contact_id = (
+        value if isinstance(value, int) else (int(value) if isinstance(value, str) and value.isdigit() else None)
+    )
+    if user is None or contact_id is None:
+        return None
+    return collection.own_contact(user.borrower.id, contact_id)
+
+
 @bp.get("/complaint")
 @get_without_transaction
 def start():
     borrower = signed_in()
-    return render_template("complaints/start.html", draft=_draft(), borrower=borrower.borrower if borrower else None)
+    return render_template(
+        "complaints/start.html",
+        draft=_draft(),
+        borrower=borrower.borrower if borrower else None,
+        contact=_reported_contact(request.args.get("contact")),
+    )
 
 
 @bp.post("/complaint/start")
@@ -219,8 +248,17 @@ def start():
 def begin():
     draft = _draft()
     borrower = _borrower()
-    if draft is None or draft.borrower_id != (borrower.id if borrower else None):
+    contact = _reported_contact(request.form.get("contact"))
+    if contact is not None or draft is None or draft.borrower_id != (borrower.id if borrower else None):
         draft = service.start_draft(borrower_id=borrower.id if borrower else None)
+    if contact is not None and borrower is not None:
+        # Rules with no category of their own are described in the borrower's language.
+        other = " ".join(
+            str(RULE_EXPLANATIONS[rule])
+            for rule in contact.breaches
+            if service.CATEGORY_FOR_RULE.get(rule) == ComplaintCategory.OTHER
+        )
+        service.prefill_from_contact(draft, contact, borrower.timezone, other[:200])
     response = redirect(url_for(STEP_ENDPOINTS[_steps(draft)[0]]), 303)
     response.set_cookie(
         DRAFT_COOKIE,
