@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.complaints import service
+from portal.complaints.views import DRAFT_COOKIE
+from portal.evidence import service as evidence
 from portal.models import (
     AuditEvent,
     Complaint,
@@ -488,3 +490,36 @@ def test_a_decided_complaint_is_reopened_on_appeal_within_the_window(client, db,
     late = complaint.resolved_at + service.APPEAL_WINDOW + timedelta(minutes=1)
     with pytest.raises(service.HandlingError):
         service.reopen(complaint, staff="officer", reason="too late", now=late)
+
+
+def test_a_photo_with_gps_is_kept_whole_and_shown_without_it_and_a_broken_one_is_refused(client, db):
+    at_details(client)
+    broken = upload(client, "cut_off.jpg", samples.jpeg()[:200], description="typed before the uploads")
+    assert broken.status_code == 400
+    assert "cut_off.jpg" in text_of(broken)
+    assert broken.soup.find("textarea", attrs={"name": "description"}).get_text().strip() == "typed before the uploads"
+    photo = samples.jpeg(gps=True)
+    assert upload(client, "photo.jpg", photo, description="typed before the uploads").status_code == 303
+    file = db.session.execute(select(EvidenceFile)).scalar_one()
+    assert evidence.read_original(file) == photo  # the original, to the byte, for the record
+    assert b"GPS" not in evidence.read_viewable(file)  # the copy anyone views says nothing of where
+
+
+def test_nothing_uploaded_is_lost_when_the_next_request_goes_to_another_worker(app, client, db):
+    """Each uploaded file is stored with the draft in its own request: a worker that dies after
+    the upload loses nothing. Another browser session holding the same draft cookie (as after a
+    restart) finds the file and files the complaint with it."""
+    at_details(client)
+    assert upload(client, "聊天截图.png", samples.png()).status_code == 303
+    later = app.test_client()
+    later.set_cookie("portal_lang", "en")
+    later.set_cookie(DRAFT_COOKIE, client.get_cookie(DRAFT_COOKIE, path="/complaint").value, path="/complaint")
+    assert "聊天截图.png" in text_of(later.get("/complaint/details"))
+    assert post(later, "/complaint/details", DETAILS).headers["Location"] == "/complaint/outcome"
+    assert post(later, "/complaint/outcome", OUTCOME).headers["Location"] == "/complaint/review"
+    post(later, "/complaint/review", {"send_code": "1"})
+    confirmed = post(later, "/complaint/confirm", {"code": last_code(db), "confirm": "1"})
+    assert confirmed.headers["Location"] == "/complaint/receipt"
+    complaint = db.session.execute(select(Complaint)).scalar_one()
+    (kept,) = evidence.files_of(EvidenceOwner.COMPLAINT, complaint.id)
+    assert kept.sha256 == hashlib.sha256(samples.png()).hexdigest()
