@@ -236,19 +236,15 @@ class Staging:
         self.connection.execute(
             text(
                 "INSERT INTO import_problem (line, seq, field, message) "
-                "SELECT s.line, :seq, 'account_number', 'duplicates the account on line ' || CAST(d.first AS TEXT) "
+                "SELECT s.line, :duplicate, 'account_number', "
+                "'duplicates the account on line ' || CAST(d.first AS TEXT) "
                 "FROM import_staging s JOIN ("
                 "  SELECT lender_code, account_number, MIN(line) AS first FROM import_staging"
                 "  GROUP BY lender_code, account_number HAVING COUNT(*) > 1"
                 ") d ON d.lender_code = s.lender_code AND d.account_number = s.account_number "
-                "WHERE s.line > d.first"
-            ),
-            {"seq": DUPLICATE_SEQ},
-        )
-        self.connection.execute(
-            text(
-                "INSERT INTO import_problem (line, seq, field, message) "
-                "SELECT s.line, :seq, 'date_of_birth', 'differs from another row with the same national_id' "
+                "WHERE s.line > d.first "
+                "UNION ALL "
+                "SELECT s.line, :birth_date, 'date_of_birth', 'differs from another row with the same national_id' "
                 "FROM import_staging s JOIN ("
                 "  SELECT lender_code, national_id_hash, MIN(line) AS first FROM import_staging"
                 "  GROUP BY lender_code, national_id_hash HAVING MIN(date_of_birth) <> MAX(date_of_birth)"
@@ -256,7 +252,7 @@ class Staging:
                 "JOIN import_staging f ON f.line = p.first "
                 "WHERE s.date_of_birth <> f.date_of_birth"
             ),
-            {"seq": BIRTH_DATE_SEQ},
+            {"duplicate": DUPLICATE_SEQ, "birth_date": BIRTH_DATE_SEQ},
         )
 
     # -- reading problems -----------------------------------------------------------------
@@ -461,9 +457,16 @@ class Staging:
                 "  JOIN borrower b ON b.lender_id = l.id AND b.national_id_hash = s.national_id_hash "
                 "  JOIN account a ON a.lender_id = l.id AND a.account_number = s.account_number "
                 f"{adjustments}"
-                f"  WHERE NOT s.skip AND {same_account} "
-                "  AND NOT EXISTS (SELECT 1 FROM import_staging o WHERE o.lender_code = s.lender_code "
-                f"    AND o.national_id_hash = s.national_id_hash AND NOT o.skip AND ({person_differs}))"
+                # The people some row would change (a set, hash-joined: the staging table has no
+                # index on PostgreSQL, so a correlated NOT EXISTS would scan it once per row).
+                "  LEFT JOIN ("
+                "    SELECT DISTINCT o.lender_code, o.national_id_hash FROM import_staging o "
+                "    JOIN lender l ON l.code = o.lender_code "
+                "    JOIN borrower b ON b.lender_id = l.id AND b.national_id_hash = o.national_id_hash "
+                f"    WHERE NOT o.skip AND ({person_differs})"
+                "  ) changing ON changing.lender_code = s.lender_code "
+                "  AND changing.national_id_hash = s.national_id_hash "
+                f"  WHERE NOT s.skip AND changing.lender_code IS NULL AND {same_account}"
                 ")"
             ).bindparams(*([since] if newer else [])),
             {"skip": True},
