@@ -125,8 +125,8 @@ class AccountRecord:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DAYS = re.compile(r"\d{1,5}")
 # Files repeat the same few amounts, phone numbers (one borrower, several loans) and time
-# zones: each distinct value is parsed once per process. (Bounded: memory stays flat.)
-_CACHED = 65536
+# zones: each recent distinct value is parsed once. (Bounded: memory stays flat, ≈ 2 MB.)
+_CACHED = 8192
 
 
 def _parse_date(text: str) -> date:
