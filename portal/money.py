@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 
 from babel import Locale
@@ -55,17 +55,19 @@ def parse_major(text: str, currency: str) -> int:
         raise MoneyError("missing")
     if cleaned.startswith("-"):
         raise MoneyError("negative")
-    if not _AMOUNT.match(cleaned):
+    found = _AMOUNT.match(cleaned)
+    if not found:
         raise MoneyError("malformed")
-    try:
-        value = Decimal(cleaned.replace(",", ""))
-    except InvalidOperation as exc:  # pragma: no cover - the regex already refuses these
-        raise MoneyError("malformed") from exc
+    # Integer arithmetic (no Decimal): imports parse millions of amounts. The digits after the
+    # point count as written ("1.500" has three places even though the last is a zero).
+    whole, _, fraction = cleaned.partition(".")
     places = precision(currency)
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or -exponent > places:  # not finite ("NaN" is refused above)
+    if len(fraction) > places:
         raise MoneyError("too_many_decimals")
-    minor = int(value.scaleb(places))
+    digits = whole.replace(",", "").lstrip("0")
+    if len(digits) > len(str(MAX_MINOR)):
+        raise MoneyError("too_large")  # (and never an int() of thousands of digits)
+    minor = int(digits or "0") * 10**places + (int(fraction) * 10 ** (places - len(fraction)) if fraction else 0)
     if minor > MAX_MINOR:
         raise MoneyError("too_large")
     return minor

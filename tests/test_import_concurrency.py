@@ -101,3 +101,37 @@ def test_a_payment_committing_during_an_import_is_not_lost(app, runner, db, tmp_
     db.session.remove()
     stored = db.session.execute(select(Account)).scalar_one()
     assert stored.overdue_minor == 194420 - 50000 and stored.reserved_minor == 0
+
+
+def test_an_unchanged_re_import_neither_waits_for_a_payment_nor_loses_it(app, runner, db, tmp_path):
+    from portal.payments.service import record_success
+
+    before_payment = utcnow() - timedelta(seconds=1)
+    same = write_csv(tmp_path, [{**GOOD, "as_of": (before_payment - timedelta(hours=1)).isoformat()}], AS_OF_COLUMNS)
+    assert runner.invoke(args=["import", str(same)]).exit_code == 0
+    db.session.remove()
+    account = db.session.execute(select(Account)).scalar_one()
+    imported = account.overdue_minor
+    payment = Payment(
+        public_id=uuid.uuid4().hex,
+        account_id=account.id,
+        amount_minor=50000,
+        currency="CNY",
+        purpose=PaymentPurpose.OTHER,
+        status=PaymentStatus.PENDING,
+        idempotency_key=uuid.uuid4().hex,
+    )
+    db.session.add(payment)
+    account.reserved_minor = 50000
+    db.session.commit()
+    # The payment's transaction holds the account while the same figures are imported again.
+    assert record_success(payment.id, source="test")
+    thread, outcome = in_thread(lambda: app.test_cli_runner().invoke(args=["import", str(same)]))
+    thread.join(30)
+    assert not thread.is_alive()  # nothing to change: the account was not waited for
+    assert outcome["result"].exit_code == 0, outcome["result"].output
+    assert "0 created, 0 updated, 1 unchanged" in outcome["result"].output
+    db.session.commit()
+    db.session.remove()
+    stored = db.session.execute(select(Account)).scalar_one()
+    assert stored.overdue_minor == imported - 50000 and stored.reserved_minor == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import wraps
 
 from flask import Blueprint, g, jsonify, request
@@ -122,8 +123,9 @@ def requires(scope: str):
 def _json_body() -> dict:
     if not request.is_json:
         raise ApiProblem(415, "unsupported_media_type", "Send JSON with Content-Type: application/json")
+    data = request.get_data(cache=True)
     try:
-        body = json.loads(request.get_data(cache=True) or b"null")
+        body = json.loads(data or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "invalid_json", "The body is not valid JSON") from exc
     except RecursionError as exc:
@@ -137,7 +139,10 @@ def _json_body() -> dict:
             "The body must be a JSON object",
             errors=[{"pointer": "", "detail": "must be an object"}],
         )
-    unstorable = list(_unstorable_text(body))
+    # Only the escapes of NUL or of a surrogate, or a body not in UTF-8 (UTF-16 and UTF-32 hold
+    # NUL bytes), can carry either: other bodies are not walked string by string.
+    risky = b"\x00" in data or _RISKY_ESCAPE.search(data)
+    unstorable = list(_unstorable_text(body)) if risky else []
     if unstorable:
         raise ApiProblem(
             400,
@@ -151,6 +156,10 @@ def _json_body() -> dict:
     return body
 
 
+# "\u0000" and "\ud800"-"\udfff" (any case); an escaped backslash before "u" only costs a walk.
+_RISKY_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
 def _too_deep() -> ApiProblem:
     return ApiProblem(
         400, "too_deeply_nested", f"The body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
@@ -159,14 +168,17 @@ def _too_deep() -> ApiProblem:
 
 def _depth(value) -> int:
     """How deeply arrays and objects nest in a parsed body (iterative: no recursion limit)."""
+    if not isinstance(value, dict | list):
+        return 0
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            if level > MAX_JSON_DEPTH:
-                return level
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            return level
+        # Only containers go on the stack: a batch is mostly strings.
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 

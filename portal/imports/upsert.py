@@ -21,11 +21,12 @@ owed is settled, anything owed on a settled account is overdue again.
 Concurrency
 -----------
 Imports for one lender are serialised (a transaction-scoped advisory lock per lender code on
-PostgreSQL; SQLite has one writer). The accounts an import will write are locked (FOR UPDATE)
-before any statement that computes their figures, so a payment that commits meanwhile is
-either seen by the import or applied after it, never lost; reservations (``reserved_minor``)
-are never written by an import. (Those row locks are most of what an unchanged re-import of a
-very large file costs on PostgreSQL.)
+PostgreSQL; SQLite has one writer). Rows that change nothing are found first, in one statement
+that reads the stored figures and the adjustments together, and left alone (neither locked nor
+written: a payment committing later keeps them consistent, see ``Staging._skip_unchanged``).
+The accounts the import will write are locked (FOR UPDATE) before any statement that computes
+their figures, so a payment that commits meanwhile is either seen by the import or applied
+after it, never lost; reservations (``reserved_minor``) are never written by an import.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from portal import audit
+from portal.database import updated
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Lender, PlanStatus, RepaymentPlan
 from portal.models.types import UTCDateTime, utcnow
@@ -234,19 +236,15 @@ class Staging:
         self.connection.execute(
             text(
                 "INSERT INTO import_problem (line, seq, field, message) "
-                "SELECT s.line, :seq, 'account_number', 'duplicates the account on line ' || CAST(d.first AS TEXT) "
+                "SELECT s.line, :duplicate, 'account_number', "
+                "'duplicates the account on line ' || CAST(d.first AS TEXT) "
                 "FROM import_staging s JOIN ("
                 "  SELECT lender_code, account_number, MIN(line) AS first FROM import_staging"
                 "  GROUP BY lender_code, account_number HAVING COUNT(*) > 1"
                 ") d ON d.lender_code = s.lender_code AND d.account_number = s.account_number "
-                "WHERE s.line > d.first"
-            ),
-            {"seq": DUPLICATE_SEQ},
-        )
-        self.connection.execute(
-            text(
-                "INSERT INTO import_problem (line, seq, field, message) "
-                "SELECT s.line, :seq, 'date_of_birth', 'differs from another row with the same national_id' "
+                "WHERE s.line > d.first "
+                "UNION ALL "
+                "SELECT s.line, :birth_date, 'date_of_birth', 'differs from another row with the same national_id' "
                 "FROM import_staging s JOIN ("
                 "  SELECT lender_code, national_id_hash, MIN(line) AS first FROM import_staging"
                 "  GROUP BY lender_code, national_id_hash HAVING MIN(date_of_birth) <> MAX(date_of_birth)"
@@ -254,7 +252,7 @@ class Staging:
                 "JOIN import_staging f ON f.line = p.first "
                 "WHERE s.date_of_birth <> f.date_of_birth"
             ),
-            {"seq": BIRTH_DATE_SEQ},
+            {"duplicate": DUPLICATE_SEQ, "birth_date": BIRTH_DATE_SEQ},
         )
 
     # -- reading problems -----------------------------------------------------------------
@@ -293,16 +291,17 @@ class Staging:
         """Write the staged rows (which must have no problems). Returns the counts."""
         result = ImportResult()
         self._lenders()
+        self._mark_stale(result)
+        result.unchanged += self._skip_unchanged()
         if self.postgres:
-            # Lock the accounts first: the statements that compute their figures then start after
-            # any payment that held one committed, and see it.
+            # Lock the accounts this import changes: the statements that compute their figures
+            # then start after any payment that held one committed, and see it.
             self.connection.exec_driver_sql(
                 "SELECT COUNT(*) FROM (SELECT a.id FROM import_staging s "
                 "JOIN lender l ON l.code = s.lender_code "
                 "JOIN account a ON a.lender_id = l.id AND a.account_number = s.account_number "
-                "ORDER BY a.id FOR UPDATE OF a) locked"
+                "WHERE NOT s.skip ORDER BY a.id FOR UPDATE OF a) locked"
             )
-        self._mark_stale(result)
         self._adjustments()
         bounds = self.connection.execute(text("SELECT MIN(line), MAX(line) FROM import_staging")).one()
         if bounds[0] is not None:
@@ -390,6 +389,93 @@ class Staging:
                 [{"line": line, "skip": True} for line, _ in stale],
             )
 
+    def _status(self, owed: str, old: str) -> str:
+        """The status after an import: nothing owed is settled, anything owed on a settled
+        account is overdue again, otherwise the account keeps its status (new: overdue)."""
+        settled, overdue = AccountStatus.SETTLED.value, AccountStatus.OVERDUE.value
+        return (
+            f"CASE WHEN {owed} = 0 AND COALESCE({old}, '{overdue}') IN ('{overdue}', '{settled}') "
+            f"THEN '{settled}' "
+            f"WHEN {owed} > 0 AND {old} = '{settled}' THEN '{overdue}' "
+            f"ELSE COALESCE({old}, '{overdue}') END"
+        )
+
+    def _skip_unchanged(self) -> int:
+        """Leave alone the rows that change nothing (skip them): their account's stored figures
+        are already the row's figures plus the portal's own adjustments since its as_of, and
+        nothing else of the account or of its borrower differs. Returns how many.
+
+        Neither locked nor written: the stored figures and the adjustments are read in one
+        statement, so they agree; a payment committing later lowers the figures by what it adds
+        to the adjustments, and the row still changes nothing. (Locking every account was most
+        of what an unchanged re-import cost on PostgreSQL.)
+        """
+        oldest = self.connection.execute(
+            text("SELECT MIN(as_of) AS as_of FROM import_staging WHERE NOT skip").columns(as_of=UTCDateTime)
+        ).scalar_one()
+        if oldest is None:
+            return 0
+        since = bindparam("since", oldest, type_=UTCDateTime)
+        # Usually no adjustment is that recent: then none is joined. (One committing after this
+        # look changes the stored figures, so its account is not skipped.)
+        newer = self.connection.execute(
+            text("SELECT 1 FROM account_adjustment WHERE recorded_at > :since LIMIT 1").bindparams(since)
+        ).first()
+        greatest = "GREATEST" if self.postgres else "MAX"
+        sums = ", ".join(f"CAST(SUM(j.{p}) AS BIGINT) AS {p}" for p in PARTS)
+        adjusted = {p: f"{greatest}(s.{p} + COALESCE(x.{p}, 0), 0)" if newer else f"s.{p}" for p in PARTS}
+        adjustments = (
+            "  LEFT JOIN ("
+            f"    SELECT s.line, {sums} FROM account_adjustment j "
+            "    JOIN account a ON a.id = j.account_id "
+            "    JOIN lender l ON l.id = a.lender_id "
+            "    JOIN import_staging s ON s.lender_code = l.code AND s.account_number = a.account_number "
+            "    WHERE j.recorded_at > :since AND j.recorded_at > s.as_of GROUP BY s.line"
+            "  ) x ON x.line = s.line "
+            if newer
+            else ""
+        )
+        owed = " + ".join(f"({figure})" for figure in adjusted.values())
+        same_figures = " AND ".join(self._same(f"a.{p}", figure) for p, figure in adjusted.items())
+        same_account = " AND ".join(
+            [
+                "a.borrower_id = b.id",
+                *(self._same(f"a.{c}", f"s.{c}") for c in ("product", "currency", "due_date", "days_past_due")),
+                same_figures,
+                self._same("a.overdue_minor", owed),
+                self._same("a.status", self._status(owed, "a.status")),
+            ]
+        )
+        person_differs = " OR ".join(
+            self._distinct(f"b.{column}", f"o.{staged}") for column, staged in _BORROWER_COMPARED
+        )
+        skipped = self.connection.execute(
+            text(
+                "UPDATE import_staging SET skip = :skip WHERE line IN ("
+                "  SELECT s.line FROM import_staging s "
+                "  JOIN lender l ON l.code = s.lender_code "
+                "  JOIN borrower b ON b.lender_id = l.id AND b.national_id_hash = s.national_id_hash "
+                "  JOIN account a ON a.lender_id = l.id AND a.account_number = s.account_number "
+                f"{adjustments}"
+                # The people some row would change (a set, hash-joined: the staging table has no
+                # index on PostgreSQL, so a correlated NOT EXISTS would scan it once per row).
+                "  LEFT JOIN ("
+                "    SELECT DISTINCT o.lender_code, o.national_id_hash FROM import_staging o "
+                "    JOIN lender l ON l.code = o.lender_code "
+                "    JOIN borrower b ON b.lender_id = l.id AND b.national_id_hash = o.national_id_hash "
+                f"    WHERE NOT o.skip AND ({person_differs})"
+                "  ) changing ON changing.lender_code = s.lender_code "
+                "  AND changing.national_id_hash = s.national_id_hash "
+                f"  WHERE NOT s.skip AND changing.lender_code IS NULL AND {same_account}"
+                ")"
+            ).bindparams(*([since] if newer else [])),
+            {"skip": True},
+        )
+        return updated(skipped)
+
+    def _same(self, left: str, right: str) -> str:
+        return f"{left} IS NOT DISTINCT FROM {right}" if self.postgres else f"{left} IS {right}"
+
     def _adjustments(self) -> None:
         """Sum, per staged row, what the portal changed after the row's as_of (usually nothing:
         one indexed look at the newest adjustments)."""
@@ -476,15 +562,9 @@ class Staging:
             "WHERE s.line BETWEEN :low AND :high AND NOT s.skip"
         )
         owed = " + ".join(f"t.{p}" for p in PARTS)
-        settled, overdue = AccountStatus.SETTLED.value, AccountStatus.OVERDUE.value
-        figures = (
-            f"SELECT t.*, {owed} AS overdue_minor, "
-            f"CASE WHEN {owed} = 0 AND COALESCE(t.old_status, '{overdue}') IN ('{overdue}', '{settled}') "
-            f"THEN '{settled}' "
-            f"WHEN {owed} > 0 AND t.old_status = '{settled}' THEN '{overdue}' "
-            f"ELSE COALESCE(t.old_status, '{overdue}') END AS status "
-            f"FROM ({source}) t"
-        )
+        settled = AccountStatus.SETTLED.value
+        status = self._status(owed, "t.old_status")
+        figures = f"SELECT t.*, {owed} AS overdue_minor, {status} AS status FROM ({source}) t"
         # Accounts this chunk brings to nothing owed (for account.settled): rare, so looked for
         # only when a staged row of the chunk could owe nothing.
         owed_staged = " + ".join(f"{greatest}({p} + adj_{p}, 0)" for p in PARTS)

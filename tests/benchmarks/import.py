@@ -27,6 +27,7 @@ import argparse
 import csv
 import hashlib
 import hmac
+import json
 import os
 import subprocess
 import sys
@@ -183,12 +184,15 @@ def batch_api(database_url: str, accounts: int) -> tuple[float, float]:
             items.append(values)
         return {"accounts": items}
 
-    bodies = [body(start) for start in range(0, accounts, 1000)]
+    # Encoded once, before the clock starts: what is timed is the portal's work, not the client's.
+    bodies = [json.dumps(body(start)).encode() for start in range(0, accounts, 1000)]
     rates = []
     for _ in ("created", "unchanged"):
         started = time.perf_counter()
         for payload in bodies:
-            response = http.post("/api/v1/accounts:batch", json=payload, headers=headers)
+            response = http.post(
+                "/api/v1/accounts:batch", data=payload, content_type="application/json", headers=headers
+            )
             assert response.status_code == 200, response.get_data(as_text=True)[:500]
         rates.append(accounts / (time.perf_counter() - started))
     with app.app_context():
@@ -201,7 +205,9 @@ def main() -> None:
     parser.add_argument("--rows", default="100000", help="comma-separated file sizes")
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--batch-accounts", type=int, default=20_000)
+    parser.add_argument("--database", default=DATABASE, help="PostgreSQL database to (re)create")
     args = parser.parse_args()
+    globals()["DATABASE"] = args.database
     sizes = [int(n) for n in args.rows.split(",")]
     table = []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
