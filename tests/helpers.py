@@ -44,3 +44,23 @@ def last_sms_code(*, fresh: bool = False) -> str:
         db.session.rollback()
     text = db.session.execute(select(SmsMessage.text).order_by(SmsMessage.id.desc()).limit(1)).scalar_one()
     return re.search(r"(?<!\d)(\d{6})(?!\d)", text).group(1)
+
+
+# One account as the accounts API takes it (the account number is in the address).
+API_ACCOUNT = {
+    "product": "随心借",
+    "borrower_name": "王芳",
+    "phone": "13800138001",
+    "date_of_birth": "1990-05-12",
+    "national_id": "110101199005124527",
+    "currency": "CNY",
+    "principal": "2000.00",
+    "interest": "36.50",
+    "penalty_interest": "4.20",
+    "fees": "0",
+    "overdue_amount": "2040.70",
+    "due_date": "2026-11-25",
+    "days_past_due": 3,
+    "locale": "zh_Hans",
+    "timezone": "Asia/Shanghai",
+}

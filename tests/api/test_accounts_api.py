@@ -8,24 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import Account, AuditEvent, Borrower
+from tests.helpers import API_ACCOUNT
 
-GOOD = {
-    "product": "随心借",
-    "borrower_name": "王芳",
-    "phone": "13800138001",
-    "date_of_birth": "1990-05-12",
-    "national_id": "110101199005124527",
-    "currency": "CNY",
-    "principal": "2000.00",
-    "interest": "36.50",
-    "penalty_interest": "4.20",
-    "fees": "0",
-    "overdue_amount": "2040.70",
-    "due_date": "2026-11-25",
-    "days_past_due": 3,
-    "locale": "zh_Hans",
-    "timezone": "Asia/Shanghai",
-}
+GOOD = API_ACCOUNT
 
 
 def count(db, model):

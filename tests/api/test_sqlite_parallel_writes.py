@@ -22,28 +22,13 @@ import pytest
 from portal.api.clients import create_client
 from portal.extensions import db as _db
 from tests.factories import AccountFactory, BorrowerFactory, LenderFactory
+from tests.helpers import API_ACCOUNT
 from tests.local import free_port, request, stop_group, wait_for_port
 
 ROOT = Path(__file__).parents[2]
 THREADS = 8
 CALLS_EACH = 6
-ACCOUNT = {
-    "product": "随心借",
-    "borrower_name": "王芳",
-    "phone": "13800138001",
-    "date_of_birth": "1990-05-12",
-    "national_id": "110101199005124527",
-    "currency": "CNY",
-    "principal": "2000.00",
-    "interest": "36.50",
-    "penalty_interest": "4.20",
-    "fees": "0",
-    "overdue_amount": "2040.70",
-    "due_date": "2026-11-25",
-    "days_past_due": 3,
-    "locale": "zh_Hans",
-    "timezone": "Asia/Shanghai",
-}
+ACCOUNT = API_ACCOUNT
 
 
 @pytest.fixture

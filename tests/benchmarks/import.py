@@ -39,30 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from portal.imports.service import COLUMNS  # noqa: E402 - the file's columns, as the import reads them
+
 DATABASE = "bench_import"
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
 PORTAL = str(Path(sys.executable).with_name("portal"))
 ID_HASH_KEY = "bench-import-id-hash-key"
-COLUMNS = (
-    "lender_code",
-    "lender_name",
-    "account_number",
-    "product",
-    "borrower_name",
-    "phone",
-    "date_of_birth",
-    "national_id",
-    "currency",
-    "principal",
-    "interest",
-    "penalty_interest",
-    "fees",
-    "overdue_amount",
-    "due_date",
-    "days_past_due",
-    "locale",
-    "timezone",
-)
 
 
 def row(i: int, changed: bool) -> tuple:

@@ -3,7 +3,7 @@
     python tests/quality/audit.py
 
 The index is the one pip is configured with (PIP_INDEX_URL, else `pip config get
-global.index-url`, else PyPI); its JSON API carries PyPI's advisories (OSV: PYSEC and GHSA). For
+global.index-url`, else the default pip's help names); its JSON API carries PyPI's advisories (OSV: PYSEC and GHSA). For
 each installed package the release's own page (NAME/VERSION/json) is asked first, as pip-audit
 does. Where the index serves only project pages (NAME/json), those describe the latest release:
 a package installed at its latest version is checked against them; an older one cannot be, and
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.error
@@ -38,6 +39,17 @@ KNOWN_UNCHECKED = {
 }
 
 
+def _pips_default_index() -> str:
+    """The index pip uses when none is configured, as its own help states it."""
+    answer = subprocess.run(  # noqa: S603 - our own interpreter's pip
+        [sys.executable, "-m", "pip", "install", "--help"], capture_output=True, text=True, check=True
+    )
+    found = re.search(r"--index-url <url>.*?\(default\s+(\S+?)\)", answer.stdout, re.S)
+    if not found:
+        raise SystemExit("pip's help does not name its default index: set PIP_INDEX_URL")
+    return found.group(1)
+
+
 def json_api() -> str:
     """The JSON API of the index pip installs from: ".../simple" becomes ".../pypi"."""
     index = os.environ.get("PIP_INDEX_URL")
@@ -46,7 +58,7 @@ def json_api() -> str:
             [sys.executable, "-m", "pip", "config", "get", "global.index-url"], capture_output=True, text=True
         )
         index = answer.stdout.strip() if answer.returncode == 0 else ""
-    base = (index or "https://pypi.org/simple").rstrip("/")
+    base = (index or _pips_default_index()).rstrip("/")
     return (base[: -len("/simple")] if base.endswith("/simple") else base) + "/pypi"
 
 
