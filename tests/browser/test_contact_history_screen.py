@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 TEXTS = {
     "zh_Hans": {"heading": "联系记录", "night": "晚上 22:00 至次日早上 08:00 之间不得联系您", "report": "举报这次联系"},
+    "zh_Hant": {"heading": "聯繫紀錄", "night": "晚上 22:00 至隔天早上 08:00 之間不得聯繫您", "report": "檢舉這次聯繫"},
     "en": {
         "heading": "Contact history",
         "night": "between 22:00 and 08:00 unless you agreed",
@@ -23,7 +24,7 @@ TEXTS = {
 }
 
 
-@pytest.mark.parametrize("locale", ["zh_Hans", "en"])
+@pytest.mark.parametrize("locale", ["zh_Hans", "zh_Hant", "en"])
 def test_contact_history_on_a_phone(chromium, live_server, db, locale):
     world = w.make_borrower()
     context = w.phone_context(chromium, live_server, locale)
